@@ -1,0 +1,1 @@
+"""Typer sub-commands, one module per command group; `assistant.cli` wires them."""

@@ -1,0 +1,1 @@
+"""The model-callable tools: one typed function each, sandboxed to the repository."""
