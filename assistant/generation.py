@@ -23,17 +23,17 @@ class SamplingParams:
 
 @dataclass(frozen=True)
 class GrammarSpec:
-    """A GBNF grammar constraining generation.
+    """A GBNF grammar constraining generation (llama.cpp's grammar sampler).
 
     With `trigger_ids` empty the grammar applies from the first generated token.
-    Otherwise generation is free until one of `trigger_ids` is sampled; the
-    grammar then constrains the tokens after it, until it is complete (the
-    engine sees one of `end_ids`), and the engine waits for the next trigger.
-    The grammar describes what follows the trigger, not the trigger itself."""
+    Otherwise generation is free until one of `trigger_ids` is sampled, and the
+    grammar constrains everything from that token on: it must itself start with
+    the trigger token (write it as a token reference, e.g. `<[id]>`). Once the
+    grammar is complete only end-of-generation tokens can follow, so a tool-call
+    grammar ends where the model must stop and wait for results."""
 
     gbnf: str
     trigger_ids: frozenset[int] = frozenset()
-    end_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

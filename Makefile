@@ -1,0 +1,49 @@
+# Two entry points for a newcomer:
+#   make demo   a venv, the package, the small demo model, and `assistant ask` on examples/demo-repo
+#   make test   a venv with dev extras, the test models, then ruff, mypy and pytest
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# llama-cpp-python compiles from source; the multimodal library is not needed.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+DEMO_DIR ?= $(or $(TMPDIR),/tmp)/assistant-demo
+DEMO_QUESTION ?= What does this project do, and where is the inventory total computed?
+
+.PHONY: demo test install install-dev models lint typecheck pytest bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+
+install-dev: $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[dev]'
+
+models: install-dev
+	$(PY) -m tests.fixtures.build_models
+
+demo: install
+	$(PY) -m pip install -q gguf
+	@rm -rf "$(DEMO_DIR)" && cp -r examples/demo-repo "$(DEMO_DIR)"
+	@cd "$(DEMO_DIR)" && git init -q && git add -A && git -c user.name=demo -c user.email=demo@example.com commit -qm "demo repo"
+	cd "$(DEMO_DIR)" && $(CURDIR)/$(VENV)/bin/assistant ask --model "$$($(CURDIR)/$(PY) -m tests.fixtures.build_models --smollm2-path)" "$(DEMO_QUESTION)"
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install-dev
+	$(VENV)/bin/mypy
+
+pytest: models
+	$(VENV)/bin/pytest -q
+
+test: install-dev models lint typecheck pytest
+
+bench: models
+	$(PY) -m tests.benchmarks.bench_engine
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,83 @@
+"""Shared fixtures: the two small real models, and a private home for every
+test session so no test reads or writes the user's own config, cache or data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.build_models import ensure_models
+
+
+@pytest.fixture(scope="session")
+def test_models() -> dict[str, Path]:
+    return ensure_models()
+
+
+@pytest.fixture(scope="session")
+def tiny_gemma4_path(test_models: dict[str, Path]) -> Path:
+    return test_models["tiny_gemma4"]
+
+
+@pytest.fixture(scope="session")
+def smollm2_path(test_models: dict[str, Path]) -> Path:
+    return test_models["smollm2"]
+
+
+@pytest.fixture(scope="session")
+def gemma4_vocab_path(test_models: dict[str, Path]) -> Path:
+    return test_models["gemma4_vocab"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    home = tmp_path_factory.mktemp("home")
+    saved = {k: os.environ.get(k) for k in _ENV}
+    os.environ.update(
+        {
+            "ASSISTANT_CACHE_DIR": str(home / "cache"),
+            "ASSISTANT_DATA_DIR": str(home / "data"),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "HF_HUB_OFFLINE": "1",
+            "GIT_AUTHOR_NAME": "Test",
+            "GIT_AUTHOR_EMAIL": "test@example.com",
+            "GIT_COMMITTER_NAME": "Test",
+            "GIT_COMMITTER_EMAIL": "test@example.com",
+        }
+    )
+    for key in ("ASSISTANT_MODEL", "ASSISTANT_CTX", "ASSISTANT_APPROVAL"):
+        os.environ.pop(key, None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+_ENV = (
+    "ASSISTANT_CACHE_DIR",
+    "ASSISTANT_DATA_DIR",
+    "XDG_CONFIG_HOME",
+    "HF_HUB_OFFLINE",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "ASSISTANT_MODEL",
+    "ASSISTANT_CTX",
+    "ASSISTANT_APPROVAL",
+)
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A real, empty git repository in a temp dir."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+    return repo

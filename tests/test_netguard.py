@@ -1,0 +1,71 @@
+"""Nothing leaves the machine: the CLI's audit-hook guard refuses connections
+to anything but loopback. The test adds a second audit hook behind the guard
+that aborts any connect that gets past it, so no packet can leave even if the
+guard were broken."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+PROBE = textwrap.dedent(
+    """
+    import socket, sys
+    from assistant import cli
+
+    def safety(event, args):
+        if event == "socket.connect" and not str(args[1][0]).startswith("127."):
+            raise SystemExit("GUARD FAILED: connect reached the second hook")
+
+    cli.netguard.install()
+    sys.addaudithook(safety)
+
+    @cli.app.command("probe")
+    def probe(host: str) -> None:
+        socket.create_connection((host, 9), timeout=1)
+
+    sys.argv = ["assistant", "probe", sys.argv[1]]
+    cli.main()
+    """
+)
+
+
+def run_probe(host: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, host], capture_output=True, text=True, check=False
+    )
+
+
+def test_non_loopback_connection_is_refused_with_a_clear_error() -> None:
+    out = run_probe("192.0.2.1")
+    assert out.returncode == 1
+    assert "GUARD FAILED" not in out.stderr
+    assert "blocked a network connection to 192.0.2.1" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_loopback_is_allowed() -> None:
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    code = f"""
+import socket
+from assistant import netguard
+netguard.install()
+socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    server.close()
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_endpoint_host_is_allowed() -> None:
+    from assistant import netguard
+
+    netguard.allow_endpoint("http://127.0.0.2:8080/v1")
+    assert "127.0.0.2" in netguard._allowed_hosts
