@@ -25,7 +25,6 @@ models: install-dev
 	$(PY) -m tests.fixtures.build_models
 
 demo: install
-	$(PY) -m pip install -q gguf
 	@rm -rf "$(DEMO_DIR)" && cp -r examples/demo-repo "$(DEMO_DIR)"
 	@cd "$(DEMO_DIR)" && git init -q && git add -A && git -c user.name=demo -c user.email=demo@example.com commit -qm "demo repo"
 	cd "$(DEMO_DIR)" && $(CURDIR)/$(VENV)/bin/assistant ask --model "$$($(CURDIR)/$(PY) -m tests.fixtures.build_models --smollm2-path)" "$(DEMO_QUESTION)"
