@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from assistant.errors import ModelLoadError, ModelNotFoundError
 from assistant.generation import (
@@ -24,10 +24,9 @@ from assistant.generation import (
     GeneratedToken,
     GenerationRequest,
     GenerationStats,
-    GrammarSpec,
-    SamplingParams,
 )
 from assistant.prefix_cache import PrefixCache
+from assistant.sampling import Sampler
 from assistant.trace import TraceWriter
 
 GGUF_MAGIC = b"GGUF"
@@ -70,9 +69,9 @@ class _LlamaLog:
     """Routes llama.cpp's own log: silent unless verbose, last lines kept so a
     load failure can say what llama.cpp said."""
 
-    lines: deque[str] = deque(maxlen=50)
-    verbose = False
-    _installed: Any = None
+    lines: ClassVar[deque[str]] = deque(maxlen=50)
+    verbose: ClassVar[bool] = False
+    _installed: ClassVar[Any] = None
 
     @classmethod
     def install(cls, verbose: bool) -> None:
@@ -82,7 +81,7 @@ class _LlamaLog:
         if cls._installed is not None:
             return
 
-        @llama_cpp.llama_log_callback  # type: ignore[misc]
+        @llama_cpp.llama_log_callback
         def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
             line = text.decode("utf-8", errors="replace")
             cls.lines.append(line)
@@ -137,9 +136,7 @@ class LlamaEngine:
         self._abort_cb = self._install_abort_callback()
         self._prefix_cache: PrefixCache | None = None
         if config.prefix_cache_dir is not None:
-            namespace = (
-                f"{model_identity(path)}|ctx={self.n_ctx}|kv={config.kv_type}|fa={config.flash_attn}"
-            )
+            namespace = f"{model_identity(path)}|ctx={self.n_ctx}|kv={config.kv_type}|fa={config.flash_attn}"
             self._prefix_cache = PrefixCache(
                 config.prefix_cache_dir, namespace, config.prefix_cache_max_bytes
             )
@@ -320,33 +317,6 @@ class LlamaEngine:
         if boundary is not None and boundary == len(prompt):
             self._save_to_disk(prompt)
 
-    def _sampler(self, sampling: SamplingParams, grammar: GrammarSpec | None) -> Any:
-        from llama_cpp import _internals as internals
-        from llama_cpp.llama_grammar import LlamaGrammar
-
-        llama = self._llama
-        sampler = internals.LlamaSampler()
-        if sampling.repeat_penalty != 1.0:
-            sampler.add_penalties(llama.n_vocab(), 64, sampling.repeat_penalty, 0.0, 0.0)
-        if grammar is not None:
-            compiled = LlamaGrammar.from_string(grammar.gbnf, verbose=self.config.verbose)
-            if grammar.trigger_ids:
-                sampler.add_grammar_lazy_patterns(
-                    llama._model, compiled, [], sorted(grammar.trigger_ids)
-                )
-            else:
-                sampler.add_grammar(llama._model, compiled)
-        seed = sampling.seed if sampling.seed is not None else self.config.seed
-        if sampling.temperature <= 0:
-            sampler.add_greedy()
-        else:
-            sampler.add_top_k(sampling.top_k)
-            sampler.add_top_p(sampling.top_p, 1)
-            sampler.add_min_p(sampling.min_p, 1)
-            sampler.add_temp(sampling.temperature)
-            sampler.add_dist(seed)
-        return sampler
-
     def generate(
         self, request: GenerationRequest, cancel: CancelToken | None = None
     ) -> Iterator[GeneratedToken]:
@@ -363,6 +333,7 @@ class LlamaEngine:
         generated: list[int] = []
         stop_ids = self._tokenizer.eos_ids | request.stop_ids
         reason = "max_tokens"
+        sampler: Sampler | None = None
         try:
             start = time.perf_counter()
             try:
@@ -374,14 +345,15 @@ class LlamaEngine:
                     return
                 raise
             self._stats.prompt_eval_ms = (time.perf_counter() - start) * 1000
-            sampler = self._sampler(request.sampling, request.grammar)
+            seed = request.sampling.seed if request.sampling.seed is not None else self.config.seed
+            sampler = Sampler(llama, request.sampling, request.grammar, seed)
             gen_start = time.perf_counter()
             budget = min(request.max_tokens, self.n_ctx - len(prompt) - 1)
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
                     reason = "cancelled"
                     break
-                token = sampler.sample(llama._ctx, -1)
+                token = sampler.sample()
                 generated.append(token)
                 yield GeneratedToken(token, self._tokenizer.piece(token))
                 if token in stop_ids:
@@ -398,6 +370,8 @@ class LlamaEngine:
                     raise
             self._stats.generation_ms = (time.perf_counter() - gen_start) * 1000
         finally:
+            if sampler is not None:
+                sampler.close()
             self._stats.generated_tokens = len(generated)
             self._stats.stop_reason = reason
             self._cancel = None

@@ -21,7 +21,8 @@ GRAMMAR_MODULES = (
 
 
 def grammar_wheels() -> tuple[list[str], list[str]]:
-    found, missing = [], []
+    found: list[str] = []
+    missing: list[str] = []
     for module in GRAMMAR_MODULES:
         name = module.removeprefix("tree_sitter_")
         (found if importlib.util.find_spec(module) else missing).append(name)

@@ -97,12 +97,18 @@ def test_disk_prefix_cache_restores_state_in_a_new_engine(
     first = LlamaEngine.load(smollm2_path, config)
     prefix = first.tokenizer.tokenize(f"<|im_start|>system\n{system}<|im_end|>\n", special=True)
     prompt = prefix + chatml(first, "What is 2+2?")
-    a = [t.id for t in first.generate(GenerationRequest(prompt, 10, GREEDY, cache_boundary=len(prefix)))]
+    a = [
+        t.id
+        for t in first.generate(GenerationRequest(prompt, 10, GREEDY, cache_boundary=len(prefix)))
+    ]
     assert first.last_stats.loaded_tokens == 0
     first.close()
 
     second = LlamaEngine.load(smollm2_path, config)
-    b = [t.id for t in second.generate(GenerationRequest(prompt, 10, GREEDY, cache_boundary=len(prefix)))]
+    b = [
+        t.id
+        for t in second.generate(GenerationRequest(prompt, 10, GREEDY, cache_boundary=len(prefix)))
+    ]
     assert second.last_stats.loaded_tokens == len(prefix)
     assert second.last_stats.evaluated_tokens == len(prompt) - len(prefix)
     assert a == b
@@ -113,12 +119,18 @@ def test_tiny_gemma4_prefix_cache_roundtrip(tiny_gemma4_path: Path, tmp_path: Pa
     config = EngineConfig(n_ctx=1024, prefix_cache_dir=tmp_path / "prefix")
     engine = LlamaEngine.load(tiny_gemma4_path, config)
     tok = engine.tokenizer
-    prefix = [tok.bos_id] + tok.tokenize("<|turn>system\nBe brief.<turn|>\n", special=True)
+    prefix = [tok.bos_id, *tok.tokenize("<|turn>system\nBe brief.<turn|>\n", special=True)]
     prompt = prefix + tok.tokenize("<|turn>user\nhi<turn|>\n<|turn>model\n", special=True)
-    a = [t.id for t in engine.generate(GenerationRequest(prompt, 8, GREEDY, cache_boundary=len(prefix)))]
+    a = [
+        t.id
+        for t in engine.generate(GenerationRequest(prompt, 8, GREEDY, cache_boundary=len(prefix)))
+    ]
     engine.close()
     again = LlamaEngine.load(tiny_gemma4_path, config)
-    b = [t.id for t in again.generate(GenerationRequest(prompt, 8, GREEDY, cache_boundary=len(prefix)))]
+    b = [
+        t.id
+        for t in again.generate(GenerationRequest(prompt, 8, GREEDY, cache_boundary=len(prefix)))
+    ]
     assert again.last_stats.loaded_tokens == len(prefix)
     assert a == b
     again.close()

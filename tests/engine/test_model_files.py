@@ -39,7 +39,7 @@ def test_not_a_gguf(tmp_path: Path) -> None:
 
 def test_truncated_gguf(tmp_path: Path, tiny_gemma4_path: Path) -> None:
     cut = tmp_path / "cut.gguf"
-    cut.write_bytes(tiny_gemma4_path.read_bytes()[: 20_000_000])
+    cut.write_bytes(tiny_gemma4_path.read_bytes()[:20_000_000])
     with pytest.raises(ModelLoadError):
         LlamaEngine.load(cut, EngineConfig(n_ctx=256))
 
@@ -66,7 +66,7 @@ def test_unsupported_architecture(tmp_path: Path) -> None:
     writer.write_tensors_to_file()
     writer.close()
     assert read_gguf_info(path).architecture == "alien9000"
-    with pytest.raises(ModelLoadError, match="alien9000|cannot load"):
+    with pytest.raises(ModelLoadError, match=r"alien9000|cannot load"):
         LlamaEngine.load(path, EngineConfig(n_ctx=256))
 
 

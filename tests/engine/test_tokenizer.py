@@ -24,7 +24,7 @@ def gemma_tok(gemma4_vocab_path: Path) -> LlamaTokenizer:
 
 
 def test_control_strings_in_text_stay_text(gemma_tok: LlamaTokenizer) -> None:
-    text = "x = '" + "' + '".join(CONTROL_STRINGS) + "'\ncall:edit{path:<|\"|>a<|\"|>}"
+    text = "x = '" + "' + '".join(CONTROL_STRINGS) + '\'\ncall:edit{path:<|"|>a<|"|>}'
     ids = gemma_tok.tokenize(text)
     assert not [i for i in ids if gemma_tok.is_control(i)]
     assert gemma_tok.detokenize(ids) == text
