@@ -1,0 +1,57 @@
+"""Which protocol a GGUF gets, and building it from a loaded model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from assistant.protocols.base import ChatProtocol
+from assistant.protocols.gemma4_format import SIGNATURE_MARKERS
+from assistant.tokenizer import Tokenizer
+
+GEMMA4 = "gemma4"
+GENERIC = "generic"
+
+
+def protocol_for_template(chat_template: str | None) -> str:
+    """ "gemma4" when the chat template speaks Gemma 4's markers, else "generic"."""
+    template = chat_template or ""
+    if all(marker.value in template for marker in SIGNATURE_MARKERS):
+        return GEMMA4
+    return GENERIC
+
+
+def protocol_for_metadata(metadata: Mapping[str, object]) -> str:
+    template = metadata.get("tokenizer.chat_template")
+    return protocol_for_template(template if isinstance(template, str) else None)
+
+
+def make_protocol(
+    tokenizer: Tokenizer,
+    chat_template: str | None,
+    metadata: Mapping[str, object] | None = None,
+) -> ChatProtocol:
+    """The protocol object for a loaded model (its tokenizer and chat template)."""
+    if protocol_for_template(chat_template) == GEMMA4:
+        from assistant.protocols.gemma4 import Gemma4Protocol
+
+        return Gemma4Protocol(tokenizer)
+    from assistant.protocols.generic import GenericProtocol
+
+    metadata = metadata or {}
+
+    def piece(key: str) -> str:
+        value = metadata.get(key)
+        try:
+            token = int(str(value))
+        except ValueError:
+            return ""
+        return tokenizer.piece(token).decode("utf-8", "replace")
+
+    add_bos = str(metadata.get("tokenizer.ggml.add_bos_token", "false")).lower() == "true"
+    return GenericProtocol(
+        tokenizer,
+        chat_template,
+        bos_token=piece("tokenizer.ggml.bos_token_id"),
+        eos_token=piece("tokenizer.ggml.eos_token_id"),
+        add_bos=add_bos,
+    )
