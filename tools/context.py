@@ -1,0 +1,329 @@
+"""State shared by the tools during one session: the sandbox, what the model has
+read, the approval policy, the undo journal, and (in a dry run) the changes that
+would have been made.
+
+Every change goes through `ToolContext.commit_change`, the one place that asks for
+approval, re-checks the file on disk, journals the old bytes and writes atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest, Approver
+from tools.journal import UndoJournal, sha256
+from tools.result import ToolError, ToolResult
+from tools.sandbox import (
+    Resolved,
+    Sandbox,
+    TextFormat,
+    atomic_write,
+    decode_text,
+)
+
+
+@dataclass(frozen=True)
+class LoadedText:
+    resolved: Resolved
+    data: bytes
+    text: str
+    fmt: TextFormat
+
+
+def unified_diff(rel: str, before: str, after: str, *, created: bool = False) -> str:
+    """A unified diff of two texts, labelled git-style; '' when they are equal."""
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile="/dev/null" if created else f"a/{rel}",
+        tofile=f"b/{rel}",
+        n=3,
+    )
+    out: list[str] = []
+    for line in lines:
+        if not line.endswith("\n"):
+            line += "\n\\ No newline at end of file\n"
+        out.append(line)
+    return "".join(out)
+
+
+def _decode_for_diff(data: bytes | None) -> str:
+    if data is None:
+        return ""
+    try:
+        return decode_text(data, "")[0]
+    except ToolError:
+        return data.decode("utf-8", "replace")
+
+
+class ToolContext:
+    """Everything a tool function may use besides its own arguments."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        journal: UndoJournal,
+        policy: ApprovalPolicy,
+        approver: Approver | None,
+        *,
+        dry_run: bool = False,
+        allow_commands: bool = False,
+        command_timeout: float = 60.0,
+        state_path: Path | None = None,
+    ) -> None:
+        self.sandbox = sandbox
+        self.journal = journal
+        self.policy = policy
+        self.approver = approver
+        self.dry_run = dry_run
+        self.allow_commands = allow_commands
+        self.command_timeout = command_timeout
+        self.state_path = state_path
+        self.quit_requested = False
+        # rel -> sha256 of the bytes the model last saw (read, or wrote itself)
+        self.reads: dict[str, str] = {}
+        # dry run: rel -> bytes after the pending changes / before the first one
+        self.overlay: dict[str, bytes] = {}
+        self.originals: dict[str, bytes | None] = {}
+        self._persisted: dict[str, str] = {}  # the part of `reads` saved to state_path
+        self._load_state()
+
+    @property
+    def root(self) -> Path:
+        return self.sandbox.root
+
+    # ------------------------------------------------------------ read state
+
+    def _load_state(self) -> None:
+        if self.state_path is None:
+            return
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        reads = data.get("reads") if isinstance(data, dict) else None
+        if isinstance(reads, dict):
+            self.reads = {str(k): str(v) for k, v in reads.items()}
+            self._persisted = dict(self.reads)
+
+    def _save_state(self) -> None:
+        if self.state_path is None:
+            return
+        reads = self._persisted
+        with contextlib.suppress(OSError):
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.state_path, json.dumps({"reads": reads}).encode("utf-8"), 0o600)
+
+    def mark_read(self, rel: str, data: bytes, *, persist: bool = True) -> None:
+        """Remember what the model saw; dry-run results are not real, so not persisted."""
+        self.reads[rel] = sha256(data)
+        if persist:
+            self._persisted[rel] = self.reads[rel]
+            self._save_state()
+
+    def forget(self, rel: str) -> None:
+        self.reads.pop(rel, None)
+        if self._persisted.pop(rel, None) is not None:
+            self._save_state()
+
+    def require_fresh(self, rel: str, data: bytes, action: str) -> None:
+        """Refuse to change a file the model has not read, or that changed since."""
+        seen = self.reads.get(rel)
+        if seen is None:
+            raise ToolError(
+                f"you have not read {rel} in this session; call read_file on it before you "
+                f"{action} it",
+                rel,
+            )
+        if seen != sha256(data):
+            raise ToolError(
+                f"{rel} changed on disk since you last read it; call read_file again and "
+                f"redo the {action} against the current text",
+                rel,
+            )
+
+    # ------------------------------------------------------------ files
+
+    def repo_files(self) -> list[str]:
+        from assistant.repofiles import list_repo_files
+
+        return list_repo_files(self.root)
+
+    def current_bytes(self, resolved: Resolved) -> bytes | None:
+        """The file as the model should see it (dry-run changes included), None if absent."""
+        if resolved.rel in self.overlay:
+            return self.overlay[resolved.rel]
+        try:
+            st = os.stat(resolved.abs)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ToolError(f"cannot access {resolved.rel}: {exc.strerror}", resolved.rel) from None
+        self.sandbox.check_regular(resolved, st)
+        try:
+            return self.sandbox.read_bytes(resolved)
+        except ToolError as exc:
+            if "no longer exists" in exc.message:
+                return None
+            raise
+
+    def load_existing(self, path: object) -> LoadedText:
+        """Resolve, read and decode a file that must exist."""
+        resolved = self.sandbox.resolve(path)
+        if resolved.rel not in self.overlay:
+            files: list[str] | None = None
+            if not resolved.abs.exists():
+                with contextlib.suppress(Exception):
+                    files = self.repo_files()
+            resolved = self.sandbox.resolve_existing(path, files)
+        data = self.current_bytes(resolved)
+        if data is None:
+            raise ToolError(
+                f"{resolved.rel} no longer exists; use list_files to see the current files",
+                resolved.rel,
+            )
+        text, fmt = decode_text(data, resolved.rel)
+        return LoadedText(resolved, data, text, fmt)
+
+    # ------------------------------------------------------------ changes
+
+    def approve(self, request: ApprovalRequest, *, always_ask: bool = False) -> None:
+        """Return when the change may go ahead; raise a refusal otherwise."""
+        if self.policy is ApprovalPolicy.READ_ONLY:
+            raise ToolError(
+                f"{request.tool} is not available in read-only mode; describe the change "
+                "to the user instead",
+                request.path,
+            )
+        if self.policy is ApprovalPolicy.AUTO_EDIT and not always_ask:
+            return
+        if self.approver is None:
+            raise ToolError(
+                f"{request.summary} needs the user's approval and nobody can approve it "
+                "here; nothing was changed (a one-shot run applies changes only with --yes)",
+                request.path,
+            )
+        decision = self.approver.approve(request)
+        if decision is ApprovalDecision.ALWAYS:
+            if not always_ask:
+                self.policy = ApprovalPolicy.AUTO_EDIT
+            return
+        if decision is ApprovalDecision.YES:
+            return
+        if decision is ApprovalDecision.QUIT:
+            self.quit_requested = True
+            raise ToolError(
+                "the user stopped the session; nothing was changed. Stop and wait for the user.",
+                request.path,
+            )
+        raise ToolError(
+            f"the user declined: {request.summary}; nothing was changed. Ask the user what "
+            "they want instead, or try a different change.",
+            request.path,
+        )
+
+    def commit_change(
+        self,
+        tool: str,
+        resolved: Resolved,
+        before: bytes | None,
+        after: bytes,
+        summary: str,
+        model_text: str,
+    ) -> ToolResult:
+        """Approve, journal and write one change; the result carries its diff."""
+        rel = resolved.rel
+        diff = unified_diff(
+            rel, _decode_for_diff(before), _decode_for_diff(after), created=before is None
+        )
+        request = ApprovalRequest(tool=tool, summary=summary, path=rel, diff=diff)
+        if self.dry_run:
+            if self.policy is ApprovalPolicy.READ_ONLY:
+                self.approve(request)
+            self.originals.setdefault(rel, before)
+            self.overlay[rel] = after
+            self.mark_read(rel, after, persist=False)
+            return ToolResult(
+                True, model_text + "\n(dry run: nothing was written)", diff=diff, path=rel
+            )
+        self.approve(request)
+        # The user may have taken a while to answer: the file must still be what we diffed.
+        on_disk = self.current_bytes(resolved)
+        if on_disk != before:
+            raise ToolError(
+                f"{rel} changed on disk while the change was being prepared; call read_file "
+                "again and redo it",
+                rel,
+            )
+        mode: int | None = None
+        if before is not None:
+            with contextlib.suppress(OSError):
+                mode = stat.S_IMODE(os.stat(resolved.abs).st_mode)
+        created = self._make_parents(resolved)
+        try:
+            entry = self.journal.record(tool, rel, before, after, mode, created)
+        except OSError as exc:
+            self._remove_dirs(created)
+            raise ToolError(
+                f"could not record the change for undo ({exc.strerror}); nothing was changed",
+                rel,
+            ) from None
+        try:
+            atomic_write(resolved.abs, after, mode)
+        except OSError as exc:
+            self.journal.discard(entry)
+            self._remove_dirs(created)
+            raise ToolError(
+                f"could not write {rel} ({exc.strerror}); the file is unchanged", rel
+            ) from None
+        self.mark_read(rel, after)
+        return ToolResult(True, model_text, diff=diff, path=rel)
+
+    def _make_parents(self, resolved: Resolved) -> list[str]:
+        """Create missing parent directories; return them (repo-relative, outermost first)."""
+        missing: list[Path] = []
+        parent = resolved.abs.parent
+        while not parent.exists() and parent != self.root:
+            missing.append(parent)
+            parent = parent.parent
+        missing.reverse()
+        for directory in missing:
+            try:
+                directory.mkdir()
+            except FileExistsError:
+                if not directory.is_dir():
+                    raise ToolError(
+                        f"cannot create {resolved.rel}: "
+                        f"{directory.relative_to(self.root).as_posix()} is a file",
+                        resolved.rel,
+                    ) from None
+            except OSError as exc:
+                raise ToolError(
+                    f"cannot create the directory for {resolved.rel} ({exc.strerror})",
+                    resolved.rel,
+                ) from None
+        return [d.relative_to(self.root).as_posix() for d in missing]
+
+    def _remove_dirs(self, created: list[str]) -> None:
+        for rel_dir in reversed(created):
+            with contextlib.suppress(OSError):
+                (self.root / rel_dir).rmdir()
+
+    def pending_diff(self) -> str:
+        """Dry run: the combined diff of every change that would have been made."""
+        parts: list[str] = []
+        for rel in sorted(self.overlay):
+            parts.append(
+                unified_diff(
+                    rel,
+                    _decode_for_diff(self.originals.get(rel)),
+                    _decode_for_diff(self.overlay[rel]),
+                    created=self.originals.get(rel) is None,
+                )
+            )
+        return "".join(parts)

@@ -1,0 +1,61 @@
+"""write_file: create a file, or replace one the model has read in this session."""
+
+from __future__ import annotations
+
+from tools.context import ToolContext
+from tools.result import ToolError, ToolResult
+from tools.sandbox import MAX_TEXT_CHARS, TextFormat, decode_text, encode_text, normalize_input
+
+
+def write_file(ctx: ToolContext, path: str, content: str) -> ToolResult:
+    """Create a new file with this content, or replace the whole content of a file you
+    have read in this session (prefer edit_file for changes to part of a file).
+
+    An existing file keeps its encoding, line endings and final-newline convention.
+
+    Args:
+        path: file path relative to the repository root; missing directories are created
+        content: the complete new text of the file
+    """
+    if len(content) > MAX_TEXT_CHARS:
+        raise ToolError(
+            f"content is too long ({len(content)} characters; the limit is {MAX_TEXT_CHARS})"
+        )
+    resolved = ctx.sandbox.resolve(path)
+    rel = resolved.rel
+    before = ctx.current_bytes(resolved)
+    if before is None:
+        fmt = TextFormat()
+        text = normalize_input(content, fmt)
+        if text and not text.endswith("\n"):
+            text += "\n"
+        after = encode_text(text, fmt, rel)
+        lines = text.count("\n")
+        return ctx.commit_change(
+            "write_file",
+            resolved,
+            None,
+            after,
+            f"create {rel} ({lines} line{'s' if lines != 1 else ''})",
+            f"ok: created {rel} ({lines} line{'s' if lines != 1 else ''})",
+        )
+    ctx.require_fresh(rel, before, "overwrite")
+    old_text, fmt = decode_text(before, rel)
+    text = normalize_input(content, fmt)
+    if old_text:
+        if old_text.endswith("\n") and text and not text.endswith("\n"):
+            text += "\n"
+        elif not old_text.endswith("\n") and text.endswith("\n"):
+            text = text[:-1]
+    after = encode_text(text, fmt, rel)
+    if after == before:
+        return ToolResult(True, f"ok: {rel} already has this content; nothing changed", path=rel)
+    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    return ctx.commit_change(
+        "write_file",
+        resolved,
+        before,
+        after,
+        f"overwrite {rel} ({lines} line{'s' if lines != 1 else ''})",
+        f"ok: wrote {rel} ({lines} line{'s' if lines != 1 else ''})",
+    )
