@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from assistant.commands.map_cmd import register
+from tests.repomap.conftest import MakeRepo, multilang_files
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.command()
+    def other() -> None:  # a second command keeps `map` a sub-command
+        pass
+
+    return app
+
+
+def test_map_command_text_and_json(make_repo: MakeRepo, tmp_path: Path) -> None:
+    root = make_repo(multilang_files())
+    cache = str(tmp_path / "c.sqlite")
+    runner = CliRunner()
+    cwd = os.getcwd()
+    os.chdir(root / "pkg")  # the root is found from a subdirectory
+    try:
+        text = runner.invoke(make_app(), ["map", "--tokens", "200", "--cache", cache])
+        assert text.exit_code == 0, text.output
+        assert text.output.strip()
+        out = runner.invoke(
+            make_app(),
+            [
+                "map",
+                "--tokens",
+                "300",
+                "--focus",
+                "chat.py",
+                "--mention",
+                "QueryEngine",
+                "--json",
+                "--cache",
+                cache,
+            ],
+        )
+        assert out.exit_code == 0, out.output
+        data = json.loads(out.output)
+        assert data["tokens"] <= 300
+        assert data["root"] == str(root)
+        paths = [f["path"] for f in data["files"]]
+        assert "pkg/engine.py" in paths and "pkg/chat.py" in paths
+    finally:
+        os.chdir(cwd)
+
+
+def test_map_outside_git(tmp_path: Path) -> None:
+    (tmp_path / "lib.py").write_text("def only_function():\n    pass\n")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = CliRunner().invoke(make_app(), ["map", "--cache", str(tmp_path / "c.sqlite")])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 0 and "only_function" in result.output
