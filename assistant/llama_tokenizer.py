@@ -47,9 +47,7 @@ class LlamaTokenizer:
     def eos_ids(self) -> frozenset[int]:
         return frozenset(
             i for i in self._protected if llama_cpp.llama_vocab_is_eog(self._vocab, i)
-        ) | frozenset(
-            t for t in (int(llama_cpp.llama_vocab_eos(self._vocab)),) if t >= 0
-        )
+        ) | frozenset(t for t in (int(llama_cpp.llama_vocab_eos(self._vocab)),) if t >= 0)
 
     def _raw(self, text: str, special: bool) -> list[int]:
         if not text:

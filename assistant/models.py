@@ -54,7 +54,10 @@ def resolve_model_path(flag: str | None, settings: Settings | None = None) -> Pa
     """The model file to load; ModelNotFoundError (exit 3) with what to do."""
     candidates = [
         (flag, "--model"),
-        (settings.model if settings else None, settings.sources.get("model", "") if settings else ""),
+        (
+            settings.model if settings else None,
+            settings.sources.get("model", "") if settings else "",
+        ),
     ]
     for value, origin in candidates:
         if value:

@@ -80,7 +80,10 @@ class PrefixCache:
         """The entry holding the longest prefix of `prompt`, if any."""
         best: CacheEntry | None = None
         for entry in sorted(self._entries(), key=lambda e: -e.n_tokens):
-            if entry.n_tokens <= len(prompt) and tokens_digest(prompt[: entry.n_tokens]) == entry.digest:
+            if (
+                entry.n_tokens <= len(prompt)
+                and tokens_digest(prompt[: entry.n_tokens]) == entry.digest
+            ):
                 best = entry
                 break
         if best is not None:
