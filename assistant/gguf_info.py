@@ -158,8 +158,7 @@ def read_gguf_info(path: Path) -> GGUFInfo:
 
 
 def detect_protocol(info: GGUFInfo) -> str:
-    """Which chat protocol a model file gets: Gemma 4 native or the generic one."""
-    template = info.chat_template or ""
-    if "<|tool_call>" in template and "<|turn>" in template:
-        return "gemma4"
-    return "generic"
+    """Which chat protocol a model file gets: "gemma4" native or "generic"."""
+    from assistant.protocols.detect import protocol_for_template
+
+    return protocol_for_template(info.chat_template)
