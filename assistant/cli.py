@@ -65,8 +65,10 @@ def model_pull(
 
     if name not in KNOWN_MODELS:
         raise typer.BadParameter(f"known models: {', '.join(sorted(KNOWN_MODELS))}")
-    with err_console.status(f"downloading {KNOWN_MODELS[name].filename}…"):
-        path = pull(name, force=force)
+    err_console.print(
+        f"downloading {KNOWN_MODELS[name].filename} from {KNOWN_MODELS[name].repo_id}"
+    )
+    path = pull(name, force=force)  # huggingface_hub draws its own progress bar
     console.print(f"[green]ready:[/] {path}")
 
 

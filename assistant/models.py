@@ -7,6 +7,7 @@ the network (the other is the user's own `--endpoint`)."""
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,7 @@ def pull(name: str = DEFAULT_MODEL, *, force: bool = False) -> Path:
         return target
     from assistant import netguard
 
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     with netguard.allow_network():
         try:
             from huggingface_hub import HfApi, hf_hub_download
