@@ -1,0 +1,258 @@
+"""One review, start to end: diff → skip → context → chunks → model → findings
+→ anchoring. The model is created only when there is something to review, so
+an empty or all-skipped change returns at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.generation import CancelToken
+from assistant.review.anchor import anchor_findings
+from assistant.review.chunks import Chunk, ReviewFile, chunk_file, has_reviewable_lines
+from assistant.review.context import enclosing_blocks
+from assistant.review.diff import FileDiff, parse_unified_diff
+from assistant.review.findings import Finding, Limits, parse_findings
+from assistant.review.gitsource import DiffSpec, GitRepo
+from assistant.review.model import Reviewer, ReviewRequest
+from assistant.review.prompt import chunk_text, shared_text, system_prompt
+from assistant.review.skip import ATTRIBUTES, SkipReason, skip_reason
+
+# Tokens kept free besides the answer: template tokens after the user text.
+MARGIN_TOKENS = 64
+MIN_CHUNK_TOKENS = 256
+
+Progress = Callable[[int, int, str], None]  # done, total, label
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    timeout: float | None = 120.0
+    repo_map: bool = True
+    repo_map_tokens: int = 1024
+    instructions: str = ""
+    limits: Limits = field(default_factory=Limits)
+    context_lines: int = 80
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: SkipReason
+
+
+@dataclass
+class ChunkReport:
+    label: str
+    prompt_tokens: int = 0
+    loaded_tokens: int = 0  # restored from the disk prefix cache
+    reused_tokens: int = 0  # already in the KV cache (earlier chunk of this run)
+    evaluated_tokens: int = 0
+    generated_tokens: int = 0
+    seconds: float = 0.0
+    kept: int = 0
+    dropped: int = 0
+    invalid: int = 0
+
+
+@dataclass
+class ReviewResult:
+    findings: list[Finding] = field(default_factory=list)
+    reviewed: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    chunks: list[ChunkReport] = field(default_factory=list)
+    dropped_outside_diff: int = 0
+    invalid: int = 0
+    clamped: int = 0
+    bad_answers: int = 0  # answers that were not a findings object at all
+    incomplete: str | None = None  # why the review stopped early (timeout, model failure)
+    model_used: bool = False
+    seconds: float = 0.0
+    sources: dict[str, list[str]] = field(default_factory=dict)  # new-side lines, for snippets
+
+    @property
+    def total_chunks(self) -> int:
+        return len(self.chunks)
+
+
+def _decode(content: bytes) -> str:
+    return content.decode("utf-8", "replace")
+
+
+def collect_files(
+    repo: GitRepo, spec: DiffSpec, context_lines: int = 80
+) -> tuple[list[ReviewFile], list[SkippedFile]]:
+    """Changed files to review (with their new content and context) and the skipped."""
+    diffs: list[FileDiff] = parse_unified_diff(repo.diff_text(spec))
+    attrs = repo.attributes([d.path for d in diffs], ATTRIBUTES)
+    keep: list[ReviewFile] = []
+    skipped: list[SkippedFile] = []
+    for diff in diffs:
+        content = None if diff.new_path is None else repo.new_content(spec, diff.new_path)
+        reason = skip_reason(diff, attrs.get(diff.path, {}), content)
+        if reason is not None or content is None:
+            skipped.append(SkippedFile(diff.path, reason or SkipReason.UNREADABLE))
+            continue
+        item = ReviewFile(diff, _decode(content).splitlines())
+        item.blocks = enclosing_blocks(diff.path, content, diff.hunks, context_lines)
+        keep.append(item)
+    return keep, skipped
+
+
+def _repo_map(root: Path, focus: list[str], budget: int) -> str:
+    if budget <= 0:
+        return ""
+    try:
+        from assistant.repomap import RepoMap
+
+        repo_map = RepoMap(root)
+        try:
+            return repo_map.build(budget_tokens=budget, focus_files=focus).text
+        finally:
+            repo_map.close()
+    except Exception:  # the map only helps; a review without it is still a review
+        return ""
+
+
+class _Deadline:
+    """Cancels generation when the time budget is spent."""
+
+    def __init__(self, seconds: float | None, cancel: CancelToken) -> None:
+        self.cancel = cancel
+        self.end = None if seconds is None else time.monotonic() + seconds
+        self._timer: threading.Timer | None = None
+        if seconds is not None:
+            self._timer = threading.Timer(max(0.0, seconds), cancel.cancel)
+            self._timer.daemon = True
+            self._timer.start()
+
+    @property
+    def expired(self) -> bool:
+        return self.cancel.cancelled or (self.end is not None and time.monotonic() >= self.end)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def run_review(
+    repo: GitRepo,
+    spec: DiffSpec,
+    make_reviewer: Callable[[], Reviewer],
+    options: ReviewOptions | None = None,
+    progress: Progress | None = None,
+) -> ReviewResult:
+    options = options or ReviewOptions()
+    started = time.monotonic()
+    cancel = CancelToken()
+    deadline = _Deadline(options.timeout, cancel)
+    result = ReviewResult()
+    try:
+        files, result.skipped = collect_files(repo, spec, options.context_lines)
+        result.reviewed = [f.diff.path for f in files]
+        for item in files:
+            result.sources[item.diff.path] = item.lines
+        if files:
+            _review_files(repo, files, make_reviewer, options, deadline, result, progress)
+    finally:
+        deadline.stop()
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def _review_files(
+    repo: GitRepo,
+    files: list[ReviewFile],
+    make_reviewer: Callable[[], Reviewer],
+    options: ReviewOptions,
+    deadline: _Deadline,
+    result: ReviewResult,
+    progress: Progress | None,
+) -> None:
+    reviewer = make_reviewer()
+    result.model_used = True
+    try:
+        if deadline.expired:
+            result.incomplete = f"timed out after {options.timeout:g} s (loading the model)"
+            return
+        system = system_prompt(options.limits, options.instructions)
+        fixed = reviewer.system_tokens(system) + reviewer.max_answer_tokens() + MARGIN_TOKENS
+        map_budget = min(options.repo_map_tokens, (reviewer.n_ctx - fixed) // 4)
+        shared = ""
+        if options.repo_map and map_budget > 0:
+            shared = shared_text(_repo_map(repo.root, [f.diff.path for f in files], map_budget))
+        budget = reviewer.n_ctx - fixed - reviewer.count_tokens(shared)
+        budget -= reviewer.count_tokens(chunk_text(""))
+        if budget < MIN_CHUNK_TOKENS:
+            shared = ""
+            budget = reviewer.n_ctx - fixed - reviewer.count_tokens(chunk_text(""))
+        if budget < MIN_CHUNK_TOKENS:
+            result.incomplete = (
+                f"the {reviewer.n_ctx}-token context leaves no room for the diff; raise --ctx"
+            )
+            return
+        chunks: list[Chunk] = []
+        for item in files:
+            chunks.extend(c for c in chunk_file(item, budget, reviewer.count_tokens))
+        chunks = [c for c in chunks if has_reviewable_lines(c)]
+        for index, chunk in enumerate(chunks):
+            if progress is not None:
+                progress(index, len(chunks), chunk.label)
+            if deadline.expired:
+                result.incomplete = (
+                    f"timed out after {options.timeout:g} s "
+                    f"({index} of {len(chunks)} chunks reviewed)"
+                )
+                return
+            _review_chunk(reviewer, system, shared, chunk, options, deadline, result)
+            if result.incomplete:
+                return
+        if progress is not None:
+            progress(len(chunks), len(chunks), "")
+    finally:
+        reviewer.close()
+
+
+def _review_chunk(
+    reviewer: Reviewer,
+    system: str,
+    shared: str,
+    chunk: Chunk,
+    options: ReviewOptions,
+    deadline: _Deadline,
+    result: ReviewResult,
+) -> None:
+    request = ReviewRequest(system, shared, chunk_text(chunk.text), (chunk.path,))
+    try:
+        reply = reviewer.review(request, deadline.cancel)
+    except Exception as exc:  # a failing model must not block the commit
+        result.incomplete = f"the model failed on {chunk.label}: {exc}"
+        return
+    report = ChunkReport(chunk.label, seconds=reply.seconds)
+    if reply.stats is not None:
+        stats = reply.stats
+        report.prompt_tokens = stats.prompt_tokens
+        report.loaded_tokens = stats.loaded_tokens
+        report.reused_tokens = stats.reused_tokens
+        report.evaluated_tokens = stats.evaluated_tokens
+        report.generated_tokens = stats.generated_tokens
+    result.chunks.append(report)
+    if reply.cancelled:
+        result.incomplete = f"timed out after {options.timeout:g} s (in {chunk.label})"
+        return
+    parsed = parse_findings(reply.text, request.files, options.limits)
+    anchored = anchor_findings(parsed.findings, {chunk.path: chunk.hunks})
+    report.kept, report.dropped, report.invalid = (
+        len(anchored.kept),
+        len(anchored.dropped),
+        parsed.invalid,
+    )
+    result.findings.extend(anchored.kept)
+    result.dropped_outside_diff += len(anchored.dropped)
+    result.invalid += parsed.invalid
+    if parsed.errors and not parsed.findings and not parsed.invalid and not parsed.truncated:
+        result.bad_answers += 1
+    result.clamped += anchored.clamped

@@ -1,0 +1,140 @@
+"""`review` on the command line: formats, --fail-on, and never in the way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from assistant.commands import hook_cmd, review_cmd
+from tests.review.conftest import canned, commit_all, finding, run_cli, write
+
+app = typer.Typer()
+review_cmd.register(app)
+hook_cmd.register(app)
+runner = CliRunner()
+
+ANSWER = {
+    "findings": [
+        finding("app/store.py", 15, "error", message="returns None for an empty key"),
+        finding("app/store.py", 16, "warning", category="style", suggestion="raise KeyError"),
+        finding("app/store.py", 1, "error", message="outside the diff"),
+    ]
+}
+
+
+@pytest.fixture
+def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["review", *args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code"), [("info", 1), ("warning", 1), ("error", 1), ("never", 0)]
+)
+def test_fail_on_thresholds(in_repo: Path, tmp_path: Path, fail_on: str, code: int) -> None:
+    replay = canned(tmp_path, ANSWER)
+    exit_code, _ = invoke(
+        "--staged", "--replay", str(replay), "--fail-on", fail_on, "--format", "json"
+    )
+    assert exit_code == code
+
+
+def test_fail_on_above_the_worst_finding(in_repo: Path, tmp_path: Path) -> None:
+    replay = canned(tmp_path, {"findings": [finding("app/store.py", 15, "warning")]})
+    assert invoke("--staged", "--replay", str(replay), "--fail-on", "error")[0] == 0
+    assert invoke("--staged", "--replay", str(replay), "--fail-on", "warning")[0] == 1
+
+
+def test_json_report(in_repo: Path, tmp_path: Path) -> None:
+    code, out = invoke("--staged", "--replay", str(canned(tmp_path, ANSWER)), "--format", "json")
+    data = json.loads(out)
+    assert [(f["line"], f["severity"]) for f in data["findings"]] == [
+        (15, "error"),
+        (16, "warning"),
+    ]
+    assert data["findings"][1]["suggestion"] == "raise KeyError"
+    assert data["summary"]["dropped_outside_diff"] == 1 and data["summary"]["complete"]
+    assert code == 1
+
+
+def test_sarif_report(in_repo: Path, tmp_path: Path) -> None:
+    out_file = tmp_path / "out" / "review.sarif"
+    code, _ = invoke(
+        "--staged",
+        "--replay",
+        str(canned(tmp_path, ANSWER)),
+        "--format",
+        "sarif",
+        "-o",
+        str(out_file),
+        "--fail-on",
+        "never",
+    )
+    assert code == 0
+    sarif = json.loads(out_file.read_text())
+    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
+    (run,) = sarif["runs"]
+    rules = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    levels = []
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]] == result["ruleId"]
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert (
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "app/store.py"
+        )
+        assert region["startLine"] <= region["endLine"]
+        levels.append(result["level"])
+    assert levels == ["error", "warning"]
+
+
+def test_rich_report_shows_file_line_and_snippet(in_repo: Path, tmp_path: Path) -> None:
+    code, out = invoke("--staged", "--replay", str(canned(tmp_path, ANSWER)), "--fail-on", "never")
+    assert "app/store.py:15" in out and "returns None for an empty key" in out
+    assert "if key == ''" in out  # the code snippet
+    assert "1 dropped outside the diff" in " ".join(out.split())
+    assert code == 0
+
+
+def test_empty_staged_diff_exits_at_once_without_a_model(git_repo: Path) -> None:
+    write(git_repo, {"a.py": "x = 1\n"})
+    commit_all(git_repo)
+    proc = run_cli(git_repo, "review", "--staged", "--model", "/nonexistent/model.gguf", "--strict")
+    assert proc.returncode == 0, proc.stderr
+    assert "0 finding(s) in 0 file(s)" in proc.stdout
+
+
+def test_missing_model_warns_and_lets_through(in_repo: Path) -> None:
+    code, out = invoke("--staged", "--model", "/nonexistent/model.gguf")
+    assert code == 0 and "review skipped" in out and "commit allowed" in out
+
+
+def test_missing_model_with_strict_fails(in_repo: Path) -> None:
+    code, out = invoke("--staged", "--model", "/nonexistent/model.gguf", "--strict")
+    assert code == 3 and "not found" in out
+
+
+def test_broken_model_file_warns(in_repo: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    code, out = invoke("--staged", "--model", str(broken))
+    assert code == 0 and "review skipped" in out
+
+
+def test_usage_errors(in_repo: Path) -> None:
+    assert invoke("--staged", "--range", "a..b")[0] == 2
+    assert invoke("--range", "nope..HEAD")[0] == 2
+
+
+def test_not_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = invoke("--staged")
+    assert code == 2 and "not inside a git work tree" in out
