@@ -1,0 +1,3 @@
+"""A tiny task tracker."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,107 @@
+"""Renderers consume events (plain dataclasses, built here as the agent emits them)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from rich.console import Console
+
+from assistant.agent import Notice, Outcome, StepStats, ToolFinished, ToolStarted, TurnFinished
+from assistant.events import Done, StopReason, TextDelta, ThoughtDelta
+from assistant.generation import GenerationStats
+from assistant.render import JsonRenderer, PlainRenderer, RichRenderer
+
+DIFF = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
+STATS = GenerationStats(
+    prompt_tokens=100,
+    evaluated_tokens=10,
+    generated_tokens=20,
+    prompt_eval_ms=50,
+    generation_ms=1000,
+)
+
+
+def turn() -> list[object]:
+    return [
+        ThoughtDelta("pondering"),
+        ToolStarted("edit_file", {"path": "x.py"}),
+        ToolFinished("edit_file", {"path": "x.py"}, True, "ok: edited x.py", DIFF, "x.py"),
+        TextDelta("\n\n"),
+        TextDelta("Changed **x** to 2:\n\n```python\nx = 2\n```\n"),
+        Done(StopReason.END_OF_TURN),
+        StepStats(STATS, 1234, 8192),
+        Notice("a note"),
+        TurnFinished("Changed x", Outcome.DONE, 2, 1, ("x.py",), STATS),
+    ]
+
+
+def test_plain_renderer_has_no_ansi_and_separates_streams() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    renderer = PlainRenderer(out, err)
+    for event in turn():
+        renderer(event)  # type: ignore[arg-type]
+    assert "\x1b[" not in out.getvalue() + err.getvalue()
+    assert out.getvalue().startswith("Changed **x** to 2:")  # leading blank lines dropped
+    assert "```python" in out.getvalue()
+    assert "[ok] edit_file x.py: ok: edited x.py" in err.getvalue()
+    assert "+x = 2" in err.getvalue()
+    assert "1,234/8,192 tokens" in err.getvalue() and "20.0 tok/s" in err.getvalue()
+    assert "pondering" not in out.getvalue() + err.getvalue()  # thoughts hidden
+
+
+def test_json_renderer_writes_one_object_per_line() -> None:
+    out = io.StringIO()
+    renderer = JsonRenderer(out)
+    for event in turn():
+        renderer(event)  # type: ignore[arg-type]
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    kinds = [line["type"] for line in lines]
+    assert kinds == [
+        "thought",
+        "tool_call",
+        "tool_result",
+        "diff",
+        "text",
+        "text",
+        "step",
+        "notice",
+        "final",
+        "stats",
+    ]
+    assert lines[3]["diff"] == DIFF
+    assert lines[-2]["outcome"] == "done" and lines[-2]["changed_files"] == ["x.py"]
+
+
+def test_rich_renderer_streams_markdown_with_highlighting() -> None:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, force_terminal=True, width=80, height=24, color_system="truecolor"
+    )
+    renderer = RichRenderer(console, show_thoughts=True)
+    for event in turn():
+        renderer(event)  # type: ignore[arg-type]
+    renderer.close()
+    text = buffer.getvalue()
+    assert "\x1b[" in text
+    assert "pondering" in text  # thoughts shown (dimmed)
+    assert "✓" in text and "edit_file x.py" in text
+    assert "Changed" in text and "x = 2" in text
+    assert "**x**" not in text  # rendered as Markdown, not raw
+    assert "1,234/8,192 tokens" in text
+
+
+def test_rich_renderer_long_answer_is_not_duplicated() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=60, height=10)
+    renderer = RichRenderer(console)
+    for i in range(40):
+        renderer(TextDelta(f"line {i}\n\n"))
+    renderer(Done(StopReason.END_OF_TURN))
+    final = buffer.getvalue()
+    # Lines that scrolled out of the live window were printed once, for good.
+    import re
+
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", final)
+    assert plain.count("line 5\n") <= 2
+    assert "line 39" in plain

@@ -1,0 +1,155 @@
+"""Session: append-only token history, the context budget (shorten, then
+compact), the cache boundary, save and resume. Real tokenizer and protocol
+(the tiny Gemma 4's); the summarizer is a plain function here (the agent's
+real one is exercised in test_compaction_with_the_model)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from assistant.agent import AgentConfig, Outcome, ToolStep
+from assistant.generation import SamplingParams
+from assistant.protocols import ToolChoice, ToolChoiceMode, ToolResult, make_protocol
+from assistant.session import ContextFull, Kind, Session, clip_text, latest_session_file
+from tests.agent.conftest import Recorder, build_agent, make_repo
+from tools.registry import ALL_TOOLS
+
+SPECS = [t.spec for t in ALL_TOOLS if not t.spec.mutates]
+
+
+def new_session(
+    engine, n_ctx: int | None = None, context: str = "Repository map:\na.py"
+) -> Session:  # type: ignore[no-untyped-def]
+    return Session(
+        make_protocol(engine.tokenizer, engine.chat_template, engine.metadata),
+        engine.tokenizer,
+        n_ctx or engine.n_ctx,
+        system="You help.",
+        tools=SPECS,
+        repo_context=context,
+        model_name=engine.path.name,
+    )
+
+
+def model_reply(session: Session, text: str) -> None:
+    ids = session.tokenizer.tokenize(text)
+    session.add_model(ids, text)
+
+
+def test_history_is_append_only(gemma_engine) -> None:
+    session = new_session(gemma_engine)
+    snapshots = [list(session.ids)]
+    session.add_user("first question")
+    snapshots.append(list(session.ids))
+    model_reply(session, "an answer")
+    session.add_tool_results([ToolResult("read_file", "1| x = 1")], session.ids[-1])
+    snapshots.append(list(session.ids))
+    session.close_turn()
+    session.add_user("second question")
+    snapshots.append(list(session.ids))
+    for shorter, longer in itertools.pairwise(snapshots):
+        assert longer[: len(shorter)] == shorter
+    assert not session.turn_open or session.segments[-1].kind is Kind.USER
+
+
+def test_cache_boundary_covers_the_repo_context_not_the_question(gemma_engine) -> None:
+    a, b = new_session(gemma_engine), new_session(gemma_engine)
+    a.add_user("Where is the store?")
+    b.add_user("Something else entirely")
+    assert a.prefix_len < a.cache_boundary == b.cache_boundary
+    assert a.ids[: a.cache_boundary] == b.ids[: b.cache_boundary]
+    assert a.ids[a.cache_boundary] != b.ids[b.cache_boundary] or len(a.ids) != len(b.ids)
+    tail = gemma_engine.tokenizer.detokenize(a.ids[a.cache_boundary :])
+    assert "Where is the store?" in tail and "a.py" not in tail
+
+
+def test_budget_shortens_old_tool_outputs_first_then_compacts(gemma_engine) -> None:
+    session = new_session(gemma_engine, n_ctx=3000)
+    big = "\n".join(f"{i}| line number {i} of a long file" for i in range(120))
+    for turn in range(2):
+        session.add_user(f"question {turn}")
+        model_reply(session, "let me read")
+        session.add_tool_results([ToolResult("read_file", big)], session.ids[-1])
+        model_reply(session, "done")
+        session.close_turn()
+    session.add_user("question 2")
+    # A little more room than is free: shortening the oldest output is enough,
+    # and the latest one stays whole.
+    notes = session.ensure_room(session.free + 100, None)
+    assert notes == ["shortened old tool outputs to make room"]
+    tools = [s for s in session.segments if s.kind is Kind.TOOLS]
+    assert tools[0].shortened and not tools[-1].shortened
+    assert "output shortened" in gemma_engine.tokenizer.detokenize(tools[0].ids)
+    # Asking for more than shortening can free compacts the finished turns.
+    notes = session.ensure_room(2000, lambda transcript: "- the user asked two questions")
+    assert "compacted earlier turns into a summary" in notes
+    assert session.compactions == 1
+    assert [s.kind for s in session.segments] == [Kind.PREFIX, Kind.USER]
+    assert "two questions" in gemma_engine.tokenizer.detokenize(session.ids)
+    assert "question 2" in gemma_engine.tokenizer.detokenize(session.ids)
+    with pytest.raises(ContextFull):
+        session.ensure_room(3000, lambda t: "x")
+
+
+def test_a_huge_paste_is_clipped(gemma_engine) -> None:
+    text, cut = clip_text(gemma_engine.tokenizer, "word " * 250_000, 1000)
+    assert cut > 100_000 and "input cut here" in text
+    session = new_session(gemma_engine, n_ctx=2048)
+    assert session.add_user("y = 2\n" * 200_000) > 0
+    assert len(session.ids) < 2048
+
+
+def test_save_and_resume(gemma_engine, tmp_path: Path) -> None:
+    session = new_session(gemma_engine)
+    session.add_user("hello")
+    model_reply(session, "hi there")
+    session.close_turn()
+    path = tmp_path / "s1" / "chat.json"
+    session.save(path)
+    assert latest_session_file(tmp_path) == path
+
+    import json
+
+    data = json.loads(path.read_text())
+    same = new_session(gemma_engine, context="Repository map:\nb.py (changed)")
+    assert same.restore(data)
+    assert same.turns == 1
+    text = gemma_engine.tokenizer.detokenize(same.ids)
+    assert "hi there" in text and "b.py (changed)" in text  # fresh context, old turns
+    assert [s.kind for s in same.segments] == [s.kind for s in session.segments]
+
+    data["model"] = "another-model.gguf"
+    other = new_session(gemma_engine)
+    assert not other.restore(data)
+    assert "hello" in other.summary and len(other.segments) == 1
+
+
+def test_compaction_with_the_model(tiny_gemma4_path: Path, tmp_path: Path) -> None:
+    """The agent never fails with a context error: long turns in a small
+    context get compacted by a summary the (real) model writes."""
+    from assistant.engine import EngineConfig, LlamaEngine
+
+    engine = LlamaEngine.load(tiny_gemma4_path, EngineConfig(n_ctx=2048))
+    try:
+        root = make_repo(tmp_path / "repo", {"a.py": "x = 1\n"})
+        config = AgentConfig(
+            max_steps=1,
+            max_tokens=8,
+            summary_tokens=16,
+            sampling=SamplingParams(temperature=0),
+            plan=(ToolStep(ToolChoice(ToolChoiceMode.NONE)),),
+        )
+        agent = build_agent(engine, root, config)
+        events = Recorder()
+        long = "Please consider this detail carefully. " * 60
+        for _ in range(5):
+            result = agent.run(long, events)
+            assert result.outcome in (Outcome.DONE, Outcome.TRUNCATED)
+            assert len(agent.session.ids) < engine.n_ctx
+        assert agent.session.compactions >= 1
+        assert agent.session.summary
+    finally:
+        engine.close()
