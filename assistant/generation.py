@@ -30,10 +30,17 @@ class GrammarSpec:
     grammar constrains everything from that token on: it must itself start with
     the trigger token (write it as a token reference, e.g. `<[id]>`). Once the
     grammar is complete only end-of-generation tokens can follow, so a tool-call
-    grammar ends where the model must stop and wait for results."""
+    grammar ends where the model must stop and wait for results.
+
+    `trigger_patterns` are for a trigger that is text, not one token: regular
+    expressions that must match the whole output so far; the grammar is fed the
+    output from the pattern's first group on. Write them to match only when the
+    output ends with the trigger, so no text after it is replayed into the
+    grammar."""
 
     gbnf: str
     trigger_ids: frozenset[int] = frozenset()
+    trigger_patterns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -54,12 +54,13 @@ class Sampler:
         lib = self._lib
         vocab = self._llama._model.vocab
         gbnf, root = spec.gbnf.encode(), b"root"
-        if spec.trigger_ids:
+        if spec.trigger_ids or spec.trigger_patterns:
             tokens = sorted(spec.trigger_ids)
             token_array = (lib.llama_token * len(tokens))(*tokens)
-            patterns = (ctypes.c_char_p * 0)()
+            encoded = [p.encode() for p in spec.trigger_patterns]
+            patterns = (ctypes.c_char_p * len(encoded))(*encoded)
             sampler = lib.llama_sampler_init_grammar_lazy_patterns(
-                vocab, gbnf, root, patterns, 0, token_array, len(tokens)
+                vocab, gbnf, root, patterns, len(encoded), token_array, len(tokens)
             )
         else:
             sampler = lib.llama_sampler_init_grammar(vocab, gbnf, root)

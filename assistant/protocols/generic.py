@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -457,12 +458,11 @@ def json_call_grammar(
     options: GrammarOptions | None = None,
 ) -> GrammarSpec | None:
     """Tagged-JSON calls. Lazy from the `<tool_call>` token where the vocabulary
-    has one; otherwise only `required`/named calls are constrained (from the
-    first token), since the trigger then is text, not a token."""
+    has one; otherwise lazy from the moment the output ends with the text
+    `<tool_call>` (a pattern trigger). `required`/named calls are constrained
+    from the first token."""
     choice = ToolChoice.parse(tool_choice)
     if choice.mode is ToolChoiceMode.NONE or not tools:
-        return None
-    if choice.mode is ToolChoiceMode.AUTO and call_open_id is None:
         return None
     if choice.mode is ToolChoiceMode.NAMED:
         tools = [t for t in tools if t.name == choice.name]
@@ -479,6 +479,11 @@ def json_call_grammar(
     builder.add("call", f'{opener} "\\n" ({" | ".join(alts)}) "\\n" {gbnf_literal(CALL_CLOSE)}')
     calls = 'call ("\\n" call)*' if options.parallel_calls else "call"
     if choice.mode is ToolChoiceMode.AUTO:
-        assert call_open_id is not None
-        return GrammarSpec(gbnf=builder.render(calls), trigger_ids=frozenset({call_open_id}))
+        if call_open_id is not None:
+            return GrammarSpec(gbnf=builder.render(calls), trigger_ids=frozenset({call_open_id}))
+        # Only when the output *ends* with the opener: text after it in the same
+        # token would be replayed into the grammar, and a mismatch there aborts
+        # llama.cpp. Missing the trigger only leaves a call unconstrained.
+        pattern = r"[\s\S]*?(" + re.escape(CALL_OPEN) + ")"
+        return GrammarSpec(gbnf=builder.render(calls), trigger_patterns=(pattern,))
     return GrammarSpec(gbnf=builder.render(calls))

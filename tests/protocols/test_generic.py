@@ -111,7 +111,8 @@ def test_generic_whole_parse_and_cutoff(generic: GenericProtocol) -> None:
 
 
 def test_generic_required_grammar(generic: GenericProtocol, smol: Any) -> None:
-    assert generic.grammar(TOOLS, "auto") is None  # no <tool_call> token in this vocabulary
+    lazy = generic.grammar(TOOLS, "auto")  # no <tool_call> token here: a text trigger
+    assert lazy is not None and not lazy.trigger_ids and lazy.trigger_patterns
     spec = generic.grammar([READ_FILE, SEARCH], "required", existing_paths=["a.py", "b/c.py"])
     assert spec is not None and not spec.trigger_ids
     checker = GrammarChecker(smol, spec.gbnf)
