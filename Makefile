@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # llama-cpp-python compiles from source; the multimodal library is not needed.
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 DEMO_DIR ?= $(or $(TMPDIR),/tmp)/assistant-demo
-DEMO_QUESTION ?= What does this project do, and where is the inventory total computed?
+DEMO_QUESTION ?= What does this project do, and how are tasks saved?
 
 .PHONY: demo test install install-dev models lint typecheck pytest bench clean
 
@@ -25,9 +25,10 @@ models: install-dev
 	$(PY) -m tests.fixtures.build_models
 
 demo: install
+	$(PY) -m tests.fixtures.build_models --smollm2-path > $(VENV)/demo-model
 	@rm -rf "$(DEMO_DIR)" && cp -r examples/demo-repo "$(DEMO_DIR)"
 	@cd "$(DEMO_DIR)" && git init -q && git add -A && git -c user.name=demo -c user.email=demo@example.com commit -qm "demo repo"
-	cd "$(DEMO_DIR)" && $(CURDIR)/$(VENV)/bin/assistant ask --model "$$($(CURDIR)/$(PY) -m tests.fixtures.build_models --smollm2-path)" "$(DEMO_QUESTION)"
+	cd "$(DEMO_DIR)" && ASSISTANT_REPEAT_PENALTY=1.2 "$(abspath $(VENV))/bin/assistant" ask --max-tokens 400 --model "$$(cat "$(abspath $(VENV))/demo-model")" "$(DEMO_QUESTION)"
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

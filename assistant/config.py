@@ -38,6 +38,7 @@ class Settings:
     kv_type: str | None = None
     flash_attn: bool = False
     temperature: float = 0.2
+    repeat_penalty: float = 1.0  # >1 helps very small models that loop; hurts exact copying
     max_tokens: int = 2048
     think: bool = False
     approval: str = "ask"  # ask | auto-edit | read-only
@@ -56,6 +57,7 @@ ENV_VARS = {
     "ASSISTANT_KV_TYPE": "kv_type",
     "ASSISTANT_APPROVAL": "approval",
     "ASSISTANT_ENDPOINT": "endpoint",
+    "ASSISTANT_REPEAT_PENALTY": "repeat_penalty",
 }
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Settings) if f.name != "sources"}

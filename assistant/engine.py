@@ -346,7 +346,7 @@ class LlamaEngine:
                 raise
             self._stats.prompt_eval_ms = (time.perf_counter() - start) * 1000
             seed = request.sampling.seed if request.sampling.seed is not None else self.config.seed
-            sampler = Sampler(llama, request.sampling, request.grammar, seed)
+            sampler = Sampler(llama, request.sampling, request.grammar, seed, self._tokenizer.piece)
             gen_start = time.perf_counter()
             budget = min(request.max_tokens, self.n_ctx - len(prompt) - 1)
             while len(generated) < budget:

@@ -32,15 +32,14 @@ class GrammarSpec:
     grammar is complete only end-of-generation tokens can follow, so a tool-call
     grammar ends where the model must stop and wait for results.
 
-    `trigger_patterns` are for a trigger that is text, not one token: regular
-    expressions that must match the whole output so far; the grammar is fed the
-    output from the pattern's first group on. Write them to match only when the
-    output ends with the trigger, so no text after it is replayed into the
-    grammar."""
+    `trigger_texts` are for a trigger that is several tokens: the grammar starts
+    once the output ends with one of them and describes only what follows it.
+    (The engine watches the text itself: llama.cpp's regex triggers re-match the
+    whole output on every token, which is slow and can overflow its stack.)"""
 
     gbnf: str
     trigger_ids: frozenset[int] = frozenset()
-    trigger_patterns: tuple[str, ...] = ()
+    trigger_texts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

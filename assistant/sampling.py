@@ -10,6 +10,7 @@ whole vocabulary only when none of those is valid."""
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,14 +23,19 @@ TOP_CANDIDATES = 2048
 
 class Sampler:
     def __init__(
-        self, llama: Any, sampling: SamplingParams, grammar: GrammarSpec | None, seed: int,
-        verbose: bool = False,
-    ) -> None:  # fmt: skip
+        self,
+        llama: Any,
+        sampling: SamplingParams,
+        grammar: GrammarSpec | None,
+        seed: int,
+        piece: Callable[[int], bytes],
+    ) -> None:
         import llama_cpp
         from llama_cpp import _internals as internals
 
         self._lib = llama_cpp
         self._llama = llama
+        self._piece = piece
         self._ctx = llama._ctx.ctx
         self._n_vocab = int(llama.n_vocab())
         chain = internals.LlamaSampler()
@@ -47,20 +53,26 @@ class Sampler:
         self._grammar: Any = None
         self._buffer = np.zeros(self._n_vocab, dtype=_TOKEN_DATA)
         self._one = np.zeros(1, dtype=_TOKEN_DATA)
-        if grammar is not None:
+        # A text trigger: free until the output ends with one of these, then the grammar.
+        self._waiting_for: tuple[str, ...] = ()
+        self._tail = b""
+        self._deferred: GrammarSpec | None = None
+        if grammar is not None and grammar.trigger_texts:
+            self._waiting_for = grammar.trigger_texts
+            self._deferred = grammar
+        elif grammar is not None:
             self._grammar = self._make_grammar(grammar)
 
     def _make_grammar(self, spec: GrammarSpec) -> Any:
         lib = self._lib
         vocab = self._llama._model.vocab
         gbnf, root = spec.gbnf.encode(), b"root"
-        if spec.trigger_ids or spec.trigger_patterns:
+        if spec.trigger_ids:
             tokens = sorted(spec.trigger_ids)
             token_array = (lib.llama_token * len(tokens))(*tokens)
-            encoded = [p.encode() for p in spec.trigger_patterns]
-            patterns = (ctypes.c_char_p * len(encoded))(*encoded)
+            patterns = (ctypes.c_char_p * 0)()
             sampler = lib.llama_sampler_init_grammar_lazy_patterns(
-                vocab, gbnf, root, patterns, len(encoded), token_array, len(tokens)
+                vocab, gbnf, root, patterns, 0, token_array, len(tokens)
             )
         else:
             sampler = lib.llama_sampler_init_grammar(vocab, gbnf, root)
@@ -109,9 +121,19 @@ class Sampler:
             return None
         return int(data["id"][arr.selected])
 
+    def _watch_for_trigger(self, token: int) -> None:
+        piece = self._piece(token)
+        self._tail = (self._tail + piece)[-256:]
+        text = self._tail.decode("utf-8", errors="ignore")
+        if self._deferred is not None and any(text.endswith(t) for t in self._waiting_for):
+            self._grammar = self._make_grammar(self._deferred)
+            self._deferred, self._waiting_for = None, ()
+
     def sample(self) -> int:
         token = int(self._lib.llama_sampler_sample(self._chain.sampler, self._ctx, -1))
         if self._grammar is None:
+            if self._waiting_for:
+                self._watch_for_trigger(token)
             return token
         if not self._grammar_allows(token):
             logits = np.ctypeslib.as_array(

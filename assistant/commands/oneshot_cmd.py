@@ -126,7 +126,9 @@ def open_runtime(
     agent_config = AgentConfig(
         max_steps=opts.max_steps,
         max_tokens=min(settings.max_tokens, engine.n_ctx // 4),
-        sampling=SamplingParams(temperature=settings.temperature, seed=0),
+        sampling=SamplingParams(
+            temperature=settings.temperature, repeat_penalty=settings.repeat_penalty, seed=0
+        ),
         plan=plan,
     )
     agent = Agent(engine, session, toolbox, agent_config)

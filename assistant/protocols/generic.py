@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -458,9 +457,8 @@ def json_call_grammar(
     options: GrammarOptions | None = None,
 ) -> GrammarSpec | None:
     """Tagged-JSON calls. Lazy from the `<tool_call>` token where the vocabulary
-    has one; otherwise lazy from the moment the output ends with the text
-    `<tool_call>` (a pattern trigger). `required`/named calls are constrained
-    from the first token."""
+    has one; otherwise from the moment the output ends with the text
+    `<tool_call>`. `required`/named calls are constrained from the first token."""
     choice = ToolChoice.parse(tool_choice)
     if choice.mode is ToolChoiceMode.NONE or not tools:
         return None
@@ -476,14 +474,14 @@ def json_call_grammar(
         head = gbnf_literal('{"name":' + json.dumps(tool.name) + ',"arguments":')
         alts.append(builder.add(f"call-{tool.name}", f'{head} {args} "}}"'))
     opener = f"<[{call_open_id}]>" if call_open_id is not None else gbnf_literal(CALL_OPEN)
-    builder.add("call", f'{opener} "\\n" ({" | ".join(alts)}) "\\n" {gbnf_literal(CALL_CLOSE)}')
-    calls = 'call ("\\n" call)*' if options.parallel_calls else "call"
+    builder.add("body", f'"\\n" ({" | ".join(alts)}) "\\n" {gbnf_literal(CALL_CLOSE)}')
+    builder.add("call", f"{opener} body")
+    more = ' ("\\n" call)*' if options.parallel_calls else ""
+    calls = f"call{more}"
     if choice.mode is ToolChoiceMode.AUTO:
         if call_open_id is not None:
             return GrammarSpec(gbnf=builder.render(calls), trigger_ids=frozenset({call_open_id}))
-        # Only when the output *ends* with the opener: text after it in the same
-        # token would be replayed into the grammar, and a mismatch there aborts
-        # llama.cpp. Missing the trigger only leaves a call unconstrained.
-        pattern = r"[\s\S]*?(" + re.escape(CALL_OPEN) + ")"
-        return GrammarSpec(gbnf=builder.render(calls), trigger_patterns=(pattern,))
+        # The opener is several tokens here: the engine starts the grammar (which
+        # then describes what follows the opener) once the output ends with it.
+        return GrammarSpec(gbnf=builder.render(f"body{more}"), trigger_texts=(CALL_OPEN,))
     return GrammarSpec(gbnf=builder.render(calls))

@@ -35,14 +35,19 @@ def feed(sampler: Sampler, ids: list[int]) -> None:
 def test_text_pattern_trigger_constrains_only_after_the_opener(smol: LlamaEngine) -> None:
     protocol = make_protocol(smol.tokenizer, smol.chat_template, smol.metadata)
     spec = protocol.grammar([READ], "auto")
-    assert spec is not None and spec.trigger_patterns and not spec.trigger_ids
+    assert spec is not None and spec.trigger_texts and not spec.trigger_ids
     tok = smol.tokenizer
-    sampler = Sampler(smol._llama, SamplingParams(), spec, seed=0)
+    sampler = Sampler(smol._llama, SamplingParams(), spec, 0, tok.piece)
     hello = tok.tokenize("Hello")[0]
-    assert sampler._grammar_allows(hello)  # free text before the trigger
-    feed(sampler, tok.tokenize("Sure, calling it. <tool_call>"))
-    assert not sampler._grammar_allows(hello)  # now inside the call grammar
+    for token in tok.tokenize("Sure, calling it. <tool_call"):
+        sampler._watch_for_trigger(token)
+    assert sampler._grammar is None  # free text until the opener is complete
+    for token in tok.tokenize(">"):
+        sampler._watch_for_trigger(token)
+    assert sampler._grammar is not None  # now inside the call grammar
+    assert not sampler._grammar_allows(hello)
     assert sampler._grammar_allows(tok.tokenize("\n")[0])
+    feed(sampler, tok.tokenize('\n{"name":"read_file","arguments":{"path":"a.py"}}\n</tool_call>'))
     sampler.close()
 
 

@@ -112,7 +112,7 @@ def test_generic_whole_parse_and_cutoff(generic: GenericProtocol) -> None:
 
 def test_generic_required_grammar(generic: GenericProtocol, smol: Any) -> None:
     lazy = generic.grammar(TOOLS, "auto")  # no <tool_call> token here: a text trigger
-    assert lazy is not None and not lazy.trigger_ids and lazy.trigger_patterns
+    assert lazy is not None and not lazy.trigger_ids and lazy.trigger_texts == ("<tool_call>",)
     spec = generic.grammar([READ_FILE, SEARCH], "required", existing_paths=["a.py", "b/c.py"])
     assert spec is not None and not spec.trigger_ids
     checker = GrammarChecker(smol, spec.gbnf)
