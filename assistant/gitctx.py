@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.gitutil import find_repo_root
+
 MAX_DIFF_CHARS = 6000
 MAX_STATUS_LINES = 40
 MAX_COMMITS = 5
@@ -44,8 +46,7 @@ def cap(text: str, max_chars: int) -> tuple[str, bool]:
 
 
 def git_toplevel(path: Path) -> Path | None:
-    code, out = _git(path, "rev-parse", "--show-toplevel")
-    return Path(out.strip()) if code == 0 and out.strip() else None
+    return find_repo_root(path)
 
 
 @dataclass(frozen=True)

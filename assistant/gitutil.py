@@ -29,6 +29,6 @@ def require_repo_root(start: Path) -> Path:
     root = find_repo_root(start)
     if root is None:
         raise NotARepositoryError(
-            f"{start} is not inside a git repository; run `git init` first or cd into your project"
+            f"{start} is not inside a git work tree; cd into your project (or run `git init`)"
         )
     return root

@@ -81,8 +81,8 @@ class _Rule:
     dir_only: bool
 
 
-def _translate(pattern: str) -> str:
-    """Regex for the gitignore glob `pattern` (already stripped of `!`, slashes)."""
+def glob_to_regex(pattern: str) -> str:
+    """Regex for the gitignore-style glob `pattern` (already stripped of `!`, slashes)."""
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
@@ -149,7 +149,7 @@ def parse_ignore_lines(lines: Iterable[str]) -> list[_Rule]:
             continue
         anchored = "/" in line
         line = line.lstrip("/")
-        body = _translate(line)
+        body = glob_to_regex(line)
         if not anchored:
             body = "(?:.*/)?" + body
         try:

@@ -7,40 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from assistant.repofiles import glob_to_regex
+
 _MAGIC = re.compile(r"[*?\[]")
-
-
-def _translate(glob: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(glob)
-    while i < n:
-        c = glob[i]
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = glob.find("]", i + 2)
-            if j < 0:
-                out.append(re.escape(c))
-            else:
-                body = glob[i + 1 : j]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
 
 
 def compile_glob(glob: str) -> Callable[[str], bool]:
@@ -57,7 +26,7 @@ def compile_glob(glob: str) -> Callable[[str], bool]:
             or path.startswith(exact + "/")
             or ("/" not in exact and path.rsplit("/", 1)[-1] == exact)
         )
-    regex = re.compile(_translate(glob) + r"\Z", re.S)
+    regex = re.compile(glob_to_regex(glob) + r"\Z", re.S)
     if "/" in glob:
         return lambda path: regex.match(path) is not None
     return lambda path: regex.match(path.rsplit("/", 1)[-1]) is not None

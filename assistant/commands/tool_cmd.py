@@ -15,7 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.errors import AssistantError, NotARepositoryError, UsageError
+from assistant.errors import AssistantError, UsageError
+from assistant.gitutil import require_repo_root
 
 CLI_SESSION = "cli"
 READS_FILE = "reads.json"
@@ -23,18 +24,7 @@ READS_FILE = "reads.json"
 
 def repo_root(cwd: Path | None = None) -> Path:
     """The git top-level directory containing `cwd`, or a one-line error."""
-    import git
-
-    start = cwd or Path.cwd()
-    try:
-        repo = git.Repo(start, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise NotARepositoryError(
-            f"not inside a git repository ({start}); cd into your project and run it again"
-        ) from None
-    if repo.working_tree_dir is None:
-        raise NotARepositoryError("this is a bare git repository; run it inside a work tree")
-    return Path(repo.working_tree_dir)
+    return require_repo_root(cwd or Path.cwd())
 
 
 def _fail(exc: AssistantError) -> typer.Exit:

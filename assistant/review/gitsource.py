@@ -13,7 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import NotARepositoryError, UsageError
+from assistant.errors import UsageError
+from assistant.gitutil import require_repo_root
 
 
 class DiffMode(enum.Enum):
@@ -53,13 +54,7 @@ class GitRepo:
 
     @classmethod
     def discover(cls, start: Path) -> GitRepo:
-        try:
-            out = _git(start, "rev-parse", "--show-toplevel")
-        except GitError as exc:
-            raise NotARepositoryError(
-                f"{start} is not inside a git work tree; run the review in a repository"
-            ) from exc
-        return cls(Path(out.strip()))
+        return cls(require_repo_root(start))
 
     def run(self, *args: str, check: bool = True) -> str:
         return _git(self.root, *args, check=check)

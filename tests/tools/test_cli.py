@@ -111,7 +111,7 @@ def test_errors_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
     outside.mkdir()
     lost = Cli(outside, tmp_path / "data")("tool", "list_files")
     assert lost.returncode == 2
-    assert lost.stderr.startswith("error: not inside a git repository")
+    assert lost.stderr.startswith("error:") and "not inside a git work tree" in lost.stderr
     assert len(lost.stderr.strip().splitlines()) == 1
 
 
