@@ -13,7 +13,13 @@ from collections.abc import Collection, Sequence
 from assistant.generation import GrammarSpec
 from assistant.protocols.base import GrammarOptions, ToolChoice, ToolChoiceMode
 from assistant.protocols.gemma4_format import Gemma4Vocab, Marker
-from assistant.protocols.grammar import GrammarBuilder, _trie_expr, gbnf_literal, repeat
+from assistant.protocols.grammar import (
+    GrammarBuilder,
+    _trie_expr,
+    gbnf_literal,
+    repeat,
+    tools_for_choice,
+)
 from assistant.toolspec import ToolSpec
 
 
@@ -61,13 +67,10 @@ def gemma4_grammar(
     there on only well-formed calls to declared tools, then the end.
     required / a named tool: from the first token, an optional thought (when
     thinking) and then the calls."""
-    choice = ToolChoice.parse(tool_choice)
-    if choice.mode is ToolChoiceMode.NONE or not tools:
+    resolved = tools_for_choice(tools, tool_choice)
+    if resolved is None:
         return None
-    if choice.mode is ToolChoiceMode.NAMED:
-        tools = [t for t in tools if t.name == choice.name]
-        if not tools:
-            raise ValueError(f"tool_choice names {choice.name!r}, which is not declared")
+    choice, tools = resolved
     options = options or GrammarOptions()
     builder = GrammarBuilder(Gemma4Syntax(vocab), options, existing_paths)
     alts = []

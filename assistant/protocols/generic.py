@@ -35,7 +35,13 @@ from assistant.protocols.base import (
     tools_by_name,
 )
 from assistant.protocols.gemma4_parser import check_call, collect
-from assistant.protocols.grammar import GrammarBuilder, _trie_expr, gbnf_literal, repeat
+from assistant.protocols.grammar import (
+    GrammarBuilder,
+    _trie_expr,
+    gbnf_literal,
+    repeat,
+    tools_for_choice,
+)
 from assistant.protocols.tokens import tokenize_untrusted
 from assistant.tokenizer import Tokenizer
 from assistant.toolspec import ToolSpec
@@ -459,13 +465,10 @@ def json_call_grammar(
     """Tagged-JSON calls. Lazy from the `<tool_call>` token where the vocabulary
     has one; otherwise from the moment the output ends with the text
     `<tool_call>`. `required`/named calls are constrained from the first token."""
-    choice = ToolChoice.parse(tool_choice)
-    if choice.mode is ToolChoiceMode.NONE or not tools:
+    resolved = tools_for_choice(tools, tool_choice)
+    if resolved is None:
         return None
-    if choice.mode is ToolChoiceMode.NAMED:
-        tools = [t for t in tools if t.name == choice.name]
-        if not tools:
-            raise ValueError(f"tool_choice names {choice.name!r}, which is not declared")
+    choice, tools = resolved
     options = options or GrammarOptions()
     builder = GrammarBuilder(JsonSyntax(), options, existing_paths)
     alts = []

@@ -11,8 +11,24 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
-from assistant.protocols.base import GrammarOptions
+from assistant.protocols.base import GrammarOptions, ToolChoice, ToolChoiceMode
 from assistant.toolspec import EXISTING_PATH_KEY, ToolSpec
+
+
+def tools_for_choice(
+    tools: Sequence[ToolSpec], tool_choice: ToolChoice | str
+) -> tuple[ToolChoice, list[ToolSpec]] | None:
+    """The parsed choice and the tools a grammar may allow; None when nothing
+    is to be constrained. A named tool that is not declared is a caller bug."""
+    choice = ToolChoice.parse(tool_choice)
+    if choice.mode is ToolChoiceMode.NONE or not tools:
+        return None
+    if choice.mode is ToolChoiceMode.NAMED:
+        named = [t for t in tools if t.name == choice.name]
+        if not named:
+            raise ValueError(f"tool_choice names {choice.name!r}, which is not declared")
+        return choice, named
+    return choice, list(tools)
 
 
 def gbnf_literal(text: str) -> str:
