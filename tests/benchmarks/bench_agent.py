@@ -126,14 +126,17 @@ def bare_speed(model: Path, threads: int, prompt: list[int]) -> float:
     llama = llama_cpp.Llama(
         model_path=str(model), n_ctx=4096, n_threads=threads, verbose=False, seed=0
     )
-    stream = llama.create_completion(prompt, max_tokens=SPEED_TOKENS, temperature=0, stream=True)
+    # `generate` has no stop tokens: it runs the full SPEED_TOKENS even where
+    # the model would end its turn at once (create_completion then yields one chunk).
     first = last = 0.0
     n = 0
-    for _chunk in stream:
+    for _token in llama.generate(prompt, temp=0.0):
         last = time.perf_counter()
         if n == 0:
             first = last
         n += 1
+        if n >= SPEED_TOKENS:
+            break
     llama.close()
     return (n - 1) / (last - first) if n > 1 and last > first else float("nan")
 
