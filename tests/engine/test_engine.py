@@ -141,3 +141,14 @@ def test_prompt_longer_than_context_is_a_clear_error(smol: LlamaEngine) -> None:
 
     with pytest.raises(AssistantError, match="does not fit"):
         list(smol.generate(GenerationRequest([1] * 5000, 4)))
+
+
+def test_cancel_during_prompt_evaluation_keeps_the_engine_usable(smol: LlamaEngine) -> None:
+    cancel = CancelToken()
+    cancel.cancel()  # already set: the abort callback stops the first batch
+    long_prompt = chatml(smol, "Summarise: " + "lorem ipsum dolor sit amet " * 150)
+    assert list(smol.generate(GenerationRequest(long_prompt, 8, GREEDY), cancel)) == []
+    assert smol.last_stats.stop_reason == "cancelled"
+    out = list(smol.generate(GenerationRequest(long_prompt, 4, GREEDY)))
+    assert out
+    assert smol.last_stats.reused_tokens + smol.last_stats.evaluated_tokens == len(long_prompt)
