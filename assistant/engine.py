@@ -235,7 +235,7 @@ class LlamaEngine:
         between tokens anyway."""
         import llama_cpp
 
-        callback = self._abort_cb if enabled else ctypes.cast(None, llama_cpp.ggml_abort_callback)
+        callback = self._abort_cb if enabled else llama_cpp.ggml_abort_callback()  # NULL
         llama_cpp.llama_set_abort_callback(self._llama._ctx.ctx, callback, None)
 
     def _truncate(self, n: int) -> None:
