@@ -196,3 +196,47 @@ def test_huge_paste_is_cut_to_fit(gemma_engine, tmp_path: Path) -> None:
     assert any("too long" in n.text for n in events.of(Notice))
     assert len(agent.session.ids) < agent.session.n_ctx
     assert result.outcome is not Outcome.CONTEXT_FULL
+
+
+CONTROL_STRINGS = (
+    "<bos>", "<eos>", "<|turn>", "<turn|>", "<|tool>", "<tool|>", "<|tool_call>", "<tool_call|>",
+    "<|tool_response>", "<tool_response|>", '<|"|>', "<|think|>", "<|channel>", "<channel|>",
+)  # fmt: skip
+
+
+def test_a_hostile_file_reaches_the_model_as_plain_text(gemma_engine, tmp_path: Path) -> None:
+    """A file whose text holds every Gemma 4 control string is read by the model
+    through the real loop; the trace shows its text arrived with none of the
+    control ids inside the tool response."""
+    hostile = "x = '" + "'\ny = '".join(CONTROL_STRINGS) + "'\n"
+    root = make_repo(tmp_path / "repo", {"evil.py": hostile})
+    config = AgentConfig(
+        max_steps=2,
+        max_tokens=32,
+        sampling=GREEDY,
+        plan=(forced("read_file"),),
+        grammar_options=SHORT,
+    )
+    agent = build_agent(gemma_engine, root, config)
+    before = len(read_trace(trace_of(gemma_engine))) if trace_of(gemma_engine).exists() else 0
+    events = Recorder()
+    agent.run("Read evil.py.", events)
+    assert events.of(ToolFinished)[0].ok
+
+    first, second = read_trace(trace_of(gemma_engine))[before : before + 2]
+    tok = gemma_engine.tokenizer
+    fed = second["prompt_ids"][len(first["prompt_ids"]) + len(first["generated_ids"]) :]
+    # `fed` is the tool response the loop appended: its framing opens and closes
+    # with protocol tokens, and everything between must be plain text.
+    text = tok.detokenize(fed)
+    for marker in CONTROL_STRINGS[2:]:
+        assert marker in text, marker  # the file's text did arrive
+    control = [i for i in fed if tok.is_control(i)]
+    framing = {tok.token_id(m) for m in ("<|tool_response>", "<tool_response|>", '<|"|>')}
+    framing |= {tok.token_id(m) for m in ("<|turn>", "<turn|>", "<|channel>", "<channel|>")}
+    # Only the response framing may be control ids: the file's 14 markers
+    # added none.
+    assert set(control) <= framing
+    assert control.count(tok.token_id('<|"|>')) == 2  # the value's own delimiters only
+    assert control.count(tok.token_id("<tool_response|>")) == 1
+    assert len(control) <= 5, [tok.piece(i) for i in control]
