@@ -257,8 +257,8 @@ class LlamaEngine:
     def _restore_from_disk(self, prompt: list[int], have: int) -> int:
         if self._prefix_cache is None:
             return have
-        entry = self._prefix_cache.lookup(prompt)
-        if entry is None or entry.n_tokens <= have:
+        entry = self._prefix_cache.lookup(prompt, longer_than=have)
+        if entry is None:
             return have
         import llama_cpp
 

@@ -76,12 +76,14 @@ class PrefixCache:
                 continue
         return [e for e in entries if (self.directory / e.file).exists()]
 
-    def lookup(self, prompt: Sequence[int]) -> CacheEntry | None:
-        """The entry holding the longest prefix of `prompt`, if any."""
+    def lookup(self, prompt: Sequence[int], longer_than: int = 0) -> CacheEntry | None:
+        """The entry holding the longest prefix of `prompt`, if any is longer
+        than `longer_than` (what the caller already has: shorter entries are
+        not hashed, and the index is not rewritten for them)."""
         best: CacheEntry | None = None
         for entry in sorted(self._entries(), key=lambda e: -e.n_tokens):
             if (
-                entry.n_tokens <= len(prompt)
+                longer_than < entry.n_tokens <= len(prompt)
                 and tokens_digest(prompt[: entry.n_tokens]) == entry.digest
             ):
                 best = entry
