@@ -34,8 +34,14 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# mypy sees the installed layout (tools/ and prompts/ as assistant.tools and
+# assistant.prompts) through a tree of symlinks.
 typecheck: install-dev
-	$(VENV)/bin/mypy
+	rm -rf build/typecheck && mkdir -p build/typecheck
+	cp -rs "$(CURDIR)/assistant" build/typecheck/assistant
+	ln -s "$(CURDIR)/tools" build/typecheck/assistant/tools
+	ln -s "$(CURDIR)/prompts" build/typecheck/assistant/prompts
+	cd build/typecheck && "$(abspath $(VENV))/bin/mypy" --config-file "$(CURDIR)/pyproject.toml" -p assistant
 
 pytest: models
 	$(VENV)/bin/pytest -q

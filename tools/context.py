@@ -15,10 +15,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest, Approver
-from tools.journal import UndoJournal, sha256
-from tools.result import ToolError, ToolResult
-from tools.sandbox import (
+from assistant.tools.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest, Approver
+from assistant.tools.journal import UndoJournal, sha256
+from assistant.tools.result import ToolError, ToolResult
+from assistant.tools.sandbox import (
     Resolved,
     Sandbox,
     TextFormat,
@@ -150,7 +150,7 @@ class ToolContext:
     # ------------------------------------------------------------ files
 
     def repo_files(self) -> list[str]:
-        from assistant.repofiles import list_repo_files
+        from assistant.repo.files import list_repo_files
 
         return list_repo_files(self.root)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from tools.context import ToolContext
-from tools.matching import apply_spans, closest_lines, find_matches, line_of
-from tools.read_file import number_lines, split_lines
-from tools.result import ToolError, ToolResult
-from tools.sandbox import MAX_TEXT_CHARS, encode_text, normalize_input
-from tools.schema import ExistingPath
+from assistant.tools.context import ToolContext
+from assistant.tools.matching import apply_spans, closest_lines, find_matches, line_of
+from assistant.tools.read_file import number_lines, split_lines
+from assistant.tools.result import ToolError, ToolResult
+from assistant.tools.sandbox import MAX_TEXT_CHARS, encode_text, normalize_input
+from assistant.tools.schema import ExistingPath
 
 SNIPPET_LINES = 30
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-from tools.context import ToolContext
-from tools.result import ToolError, ToolResult
+from assistant.tools.context import ToolContext
+from assistant.tools.result import ToolError, ToolResult
 
 MAX_CHARS = 30_000
 

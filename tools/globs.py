@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from assistant.repofiles import glob_to_regex
+from assistant.repo.files import glob_to_regex
 
 _MAGIC = re.compile(r"[*?\[]")
 

@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tools.sandbox import atomic_write
+from assistant.tools.sandbox import atomic_write
 
 ENTRY_DIR = "entries"
 

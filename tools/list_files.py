@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tools.context import ToolContext
-from tools.globs import compile_glob
-from tools.result import ToolResult
+from assistant.tools.context import ToolContext
+from assistant.tools.globs import compile_glob
+from assistant.tools.result import ToolResult
 
 MAX_FILES = 500
 

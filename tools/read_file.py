@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from tools.context import ToolContext
-from tools.result import ToolError, ToolResult
-from tools.schema import ExistingPath
+from assistant.tools.context import ToolContext
+from assistant.tools.result import ToolError, ToolResult
+from assistant.tools.schema import ExistingPath
 
 MAX_LINES = 400
 MAX_CHARS = 40_000

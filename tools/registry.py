@@ -12,20 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.tools.approval import ApprovalPolicy, Approver
+from assistant.tools.context import ToolContext
+from assistant.tools.edit_file import edit_file
+from assistant.tools.git_tools import git_diff, git_status
+from assistant.tools.journal import UndoJournal, UndoOutcome
+from assistant.tools.list_files import list_files
+from assistant.tools.read_file import read_file
+from assistant.tools.result import ToolError, ToolResult
+from assistant.tools.run_command import run_command
+from assistant.tools.sandbox import Sandbox
+from assistant.tools.schema import ParamInfo, describe_params, spec_from_function
+from assistant.tools.search import search
+from assistant.tools.write_file import write_file
+
 from assistant.toolspec import ToolSpec
-from tools.approval import ApprovalPolicy, Approver
-from tools.context import ToolContext
-from tools.edit_file import edit_file
-from tools.git_tools import git_diff, git_status
-from tools.journal import UndoJournal, UndoOutcome
-from tools.list_files import list_files
-from tools.read_file import read_file
-from tools.result import ToolError, ToolResult
-from tools.run_command import run_command
-from tools.sandbox import Sandbox
-from tools.schema import ParamInfo, describe_params, spec_from_function
-from tools.search import search
-from tools.write_file import write_file
 
 ToolFunction = Callable[..., ToolResult]
 

@@ -10,9 +10,9 @@ import os
 import signal
 import subprocess
 
-from tools.approval import ApprovalRequest
-from tools.context import ToolContext
-from tools.result import ToolError, ToolResult
+from assistant.tools.approval import ApprovalRequest
+from assistant.tools.context import ToolContext
+from assistant.tools.result import ToolError, ToolResult
 
 MAX_OUTPUT = 10_000
 MAX_COMMAND = 4_000

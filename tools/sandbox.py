@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tools.result import ToolError
+from assistant.tools.result import ToolError
 
 MAX_FILE_BYTES = 2_000_000  # larger files are refused for reading and editing
 MAX_TEXT_CHARS = 1_000_000  # largest content/new_text a model may send

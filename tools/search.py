@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from tools.context import ToolContext
-from tools.globs import compile_glob
-from tools.result import ToolError, ToolResult
-from tools.sandbox import MAX_FILE_BYTES, is_secret_name
+from assistant.tools.context import ToolContext
+from assistant.tools.globs import compile_glob
+from assistant.tools.result import ToolError, ToolResult
+from assistant.tools.sandbox import MAX_FILE_BYTES, is_secret_name
 
 DEFAULT_RESULTS = 50
 MAX_RESULTS = 200

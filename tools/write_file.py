@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from tools.context import ToolContext
-from tools.result import ToolError, ToolResult
-from tools.sandbox import MAX_TEXT_CHARS, TextFormat, decode_text, encode_text, normalize_input
+from assistant.tools.context import ToolContext
+from assistant.tools.result import ToolError, ToolResult
+from assistant.tools.sandbox import (
+    MAX_TEXT_CHARS,
+    TextFormat,
+    decode_text,
+    encode_text,
+    normalize_input,
+)
 
 
 def write_file(ctx: ToolContext, path: str, content: str) -> ToolResult:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from assistant.events import Event, StopReason, ToolCall, ToolCallError
-from assistant.generation import GeneratedToken, GrammarSpec
+from assistant.llm.engine import GeneratedToken, GrammarSpec
 from assistant.toolspec import ToolSpec
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from assistant.llm.tokenizer import Tokenizer
 from assistant.protocols.base import ChatProtocol
 from assistant.protocols.gemma4_format import SIGNATURE_MARKERS
-from assistant.tokenizer import Tokenizer
 
 GEMMA4 = "gemma4"
 GENERIC = "generic"

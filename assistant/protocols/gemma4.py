@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from assistant.generation import GrammarSpec
+from assistant.llm.engine import GrammarSpec
+from assistant.llm.tokenizer import Tokenizer
 from assistant.protocols.base import (
     GrammarOptions,
     Message,
@@ -38,7 +39,6 @@ from assistant.protocols.gemma4_grammar import gemma4_grammar
 from assistant.protocols.gemma4_parser import Gemma4StreamParser
 from assistant.protocols.gemma4_parser import parse as _parse
 from assistant.protocols.tokens import TokenBuilder
-from assistant.tokenizer import Tokenizer
 from assistant.toolspec import ToolSpec
 
 __all__ = ["Gemma4Protocol", "parse"]

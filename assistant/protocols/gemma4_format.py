@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.tokenizer import Tokenizer, require_token
+from assistant.llm.tokenizer import Tokenizer, require_token
 from assistant.toolspec import ToolSpec
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from assistant.generation import GrammarSpec
+from assistant.llm.engine import GrammarSpec
 from assistant.protocols.base import GrammarOptions, ToolChoice, ToolChoiceMode
 from assistant.protocols.gemma4_format import Gemma4Vocab, Marker
 from assistant.protocols.grammar import (

@@ -27,7 +27,7 @@ from assistant.events import (
     ToolCall,
     ToolCallError,
 )
-from assistant.generation import GeneratedToken
+from assistant.llm.engine import GeneratedToken
 from assistant.protocols.base import ParsedTurn, tools_by_name
 from assistant.protocols.gemma4_format import Gemma4Vocab, Marker
 from assistant.protocols.schema import coerce, validate

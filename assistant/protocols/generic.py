@@ -23,7 +23,8 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from assistant.events import Done, Event, StopReason, TextDelta, ThoughtDelta, ToolCallError
-from assistant.generation import GeneratedToken, GrammarSpec
+from assistant.llm.engine import GeneratedToken, GrammarSpec
+from assistant.llm.tokenizer import Tokenizer
 from assistant.protocols.base import (
     GrammarOptions,
     Message,
@@ -43,7 +44,6 @@ from assistant.protocols.grammar import (
     tools_for_choice,
 )
 from assistant.protocols.tokens import tokenize_untrusted
-from assistant.tokenizer import Tokenizer
 from assistant.toolspec import ToolSpec
 
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"

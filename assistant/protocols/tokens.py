@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from assistant.tokenizer import Tokenizer
+from assistant.llm.tokenizer import Tokenizer
 
 
 def tokenize_untrusted(

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.tokenizer import Tokenizer
+from assistant.llm.tokenizer import Tokenizer
 
 _SYS = "\x02SYSTEM\x02"
 _USR = "\x02USER\x02"

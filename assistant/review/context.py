@@ -1,7 +1,7 @@
 """Code around a hunk: the enclosing function or class, found with tree-sitter.
 
 The repo map's tag queries already know where every definition starts and ends
-(`assistant.repomap.tags.extract_tags`), so the innermost definition that holds
+(`assistant.repo.repomap.tags.extract_tags`), so the innermost definition that holds
 a hunk's changed lines is the context a reviewer needs to judge the change.
 Files in languages without a grammar get no extra context (the hunk's own
 context lines remain)."""
@@ -33,8 +33,8 @@ def changed_span(hunk: Hunk) -> tuple[int, int] | None:
 
 def _definitions(path: str, content: bytes) -> list[tuple[int, int, str]]:
     try:
-        from assistant.repomap.languages import language_for
-        from assistant.repomap.tags import extract_tags
+        from assistant.repo.repomap.languages import language_for
+        from assistant.repo.repomap.tags import extract_tags
     except ImportError:  # tree-sitter grammars missing: degrade to no context
         return []
     lang = language_for(path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import UsageError
-from assistant.gitutil import require_repo_root
+from assistant.repo.git import require_repo_root
 
 
 class DiffMode(enum.Enum):

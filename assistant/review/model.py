@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from assistant.generation import (
+from assistant.llm.engine import (
     CancelToken,
     GenerationRequest,
     GenerationStats,
@@ -74,7 +74,7 @@ class LlamaReviewer:
         max_answer_tokens: int = 1024,
         sampling: SamplingParams | None = None,
     ) -> None:
-        from assistant.engine import LlamaEngine
+        from assistant.llm.llama import LlamaEngine
 
         assert isinstance(engine, LlamaEngine)
         self.engine = engine

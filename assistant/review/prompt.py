@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-import prompts
+from assistant import prompts
 from assistant.review.findings import Limits, findings_schema
 
 REPO_MAP_HEADER = (

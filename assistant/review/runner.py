@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.generation import CancelToken
+from assistant.llm.engine import CancelToken
 from assistant.review.anchor import anchor_findings
 from assistant.review.chunks import Chunk, ReviewFile, chunk_file, has_reviewable_lines
 from assistant.review.context import enclosing_blocks
@@ -106,7 +106,7 @@ def _repo_map(root: Path, focus: list[str], budget: int) -> str:
     if budget <= 0:
         return ""
     try:
-        from assistant.repomap import RepoMap
+        from assistant.repo.repomap import RepoMap
 
         repo_map = RepoMap(root)
         try:

@@ -1,6 +1,6 @@
 """Which changed files a review leaves out, and why (shown in the summary).
 
-Lock files, vendored trees and binaries follow `assistant.repofiles` (the same
+Lock files, vendored trees and binaries follow `assistant.repo.files` (the same
 lists the repo map uses); generated files are recognised by git attributes
 (`linguist-generated`), well-known names and the usual header markers."""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 
-from assistant.repofiles import DEFAULT_SKIP_DIRS, LOCK_FILES, MINIFIED_SUFFIXES
+from assistant.repo.files import DEFAULT_SKIP_DIRS, LOCK_FILES, MINIFIED_SUFFIXES
 from assistant.review.diff import ChangeKind, FileDiff
 
 GENERATED_SUFFIXES: tuple[str, ...] = (

@@ -10,16 +10,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from assistant.tools.approval import ApprovalPolicy, Approver
+from assistant.tools.journal import UndoJournal
+from assistant.tools.registry import Toolbox
 
-from assistant.agent import Agent, AgentConfig, AgentEvent
-from assistant.context import repo_context, system_text
-from assistant.engine import EngineConfig, LlamaEngine
+from assistant.agent.context import repo_context, system_text
+from assistant.agent.loop import Agent, AgentConfig
+from assistant.agent.session import Session
+from assistant.events import AgentEvent
+from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.trace import TraceWriter
 from assistant.protocols import make_protocol
-from assistant.session import Session
-from assistant.trace import TraceWriter
-from tools.approval import ApprovalPolicy, Approver
-from tools.journal import UndoJournal
-from tools.registry import Toolbox
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples" / "demo-repo"

@@ -10,20 +10,14 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from assistant.agent import (
-    AgentConfig,
-    Notice,
-    Outcome,
-    ToolFinished,
-    ToolStep,
-    TurnFinished,
-)
-from assistant.events import TextDelta
-from assistant.generation import SamplingParams
+from assistant.tools.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest
+
+from assistant.agent.loop import AgentConfig, ToolStep
+from assistant.events import Notice, Outcome, TextDelta, ToolFinished, TurnFinished
+from assistant.llm.engine import SamplingParams
+from assistant.llm.trace import read_trace
 from assistant.protocols import GrammarOptions, ToolChoice, ToolChoiceMode
-from assistant.trace import read_trace
 from tests.agent.conftest import Recorder, build_agent, make_repo, trace_of
-from tools.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest
 
 GREEDY = SamplingParams(temperature=0.0)
 REQUIRED = ToolChoice(ToolChoiceMode.REQUIRED)

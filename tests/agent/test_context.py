@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from assistant.context import git_context, project_instructions, repo_context, system_text
+from assistant.agent.context import git_context, project_instructions, repo_context, system_text
 from tests.agent.conftest import make_repo
 
 

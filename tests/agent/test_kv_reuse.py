@@ -7,11 +7,11 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from assistant.agent import AgentConfig, ToolStep
-from assistant.engine import EngineConfig, LlamaEngine
-from assistant.generation import SamplingParams
+from assistant.agent.loop import AgentConfig, ToolStep
+from assistant.llm.engine import SamplingParams
+from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.trace import TraceWriter, read_trace
 from assistant.protocols import ToolChoice, ToolChoiceMode
-from assistant.trace import TraceWriter, read_trace
 from tests.agent.conftest import Recorder, build_agent
 
 NO_TOOLS = (ToolStep(ToolChoice(ToolChoiceMode.NONE)),)

@@ -7,10 +7,20 @@ import json
 
 from rich.console import Console
 
-from assistant.agent import Notice, Outcome, StepStats, ToolFinished, ToolStarted, TurnFinished
-from assistant.events import Done, StopReason, TextDelta, ThoughtDelta
-from assistant.generation import GenerationStats
-from assistant.render import JsonRenderer, PlainRenderer, RichRenderer
+from assistant.events import (
+    Done,
+    Notice,
+    Outcome,
+    StepStats,
+    StopReason,
+    TextDelta,
+    ThoughtDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+)
+from assistant.llm.engine import GenerationStats
+from assistant.ui.render import JsonRenderer, PlainRenderer, RichRenderer
 
 DIFF = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
 STATS = GenerationStats(

@@ -9,13 +9,14 @@ import itertools
 from pathlib import Path
 
 import pytest
+from assistant.tools.registry import ALL_TOOLS
 
-from assistant.agent import AgentConfig, Outcome, ToolStep
-from assistant.generation import SamplingParams
+from assistant.agent.loop import AgentConfig, ToolStep
+from assistant.agent.session import ContextFull, Kind, Session, clip_text, latest_session_file
+from assistant.events import Outcome
+from assistant.llm.engine import SamplingParams
 from assistant.protocols import ToolChoice, ToolChoiceMode, ToolResult, make_protocol
-from assistant.session import ContextFull, Kind, Session, clip_text, latest_session_file
 from tests.agent.conftest import Recorder, build_agent, make_repo
-from tools.registry import ALL_TOOLS
 
 SPECS = [t.spec for t in ALL_TOOLS if not t.spec.mutates]
 
@@ -130,7 +131,7 @@ def test_save_and_resume(gemma_engine, tmp_path: Path) -> None:
 def test_compaction_with_the_model(tiny_gemma4_path: Path, tmp_path: Path) -> None:
     """The agent never fails with a context error: long turns in a small
     context get compacted by a summary the (real) model writes."""
-    from assistant.engine import EngineConfig, LlamaEngine
+    from assistant.llm.llama import EngineConfig, LlamaEngine
 
     engine = LlamaEngine.load(tiny_gemma4_path, EngineConfig(n_ctx=2048))
     try:

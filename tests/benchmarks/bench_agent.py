@@ -22,16 +22,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.agent import Agent, AgentConfig, AgentEvent, ToolStep
-from assistant.context import repo_context, system_text
-from assistant.engine import EngineConfig, LlamaEngine, physical_cores
-from assistant.events import TextDelta, ThoughtDelta, ToolCall
-from assistant.generation import SamplingParams
+from assistant.tools.approval import ApprovalPolicy
+from assistant.tools.journal import UndoJournal
+from assistant.tools.registry import Toolbox
+
+from assistant.agent.context import repo_context, system_text
+from assistant.agent.loop import Agent, AgentConfig, ToolStep
+from assistant.agent.session import Session
+from assistant.events import AgentEvent, TextDelta, ThoughtDelta, ToolCall
+from assistant.llm.engine import SamplingParams
+from assistant.llm.llama import EngineConfig, LlamaEngine, physical_cores
 from assistant.protocols import ToolChoice, ToolChoiceMode, make_protocol
-from assistant.session import Session
-from tools.approval import ApprovalPolicy
-from tools.journal import UndoJournal
-from tools.registry import Toolbox
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-repo"

@@ -11,8 +11,8 @@ import argparse
 import time
 from pathlib import Path
 
-from assistant.engine import EngineConfig, LlamaEngine
-from assistant.generation import GeneratedToken, GenerationRequest, SamplingParams
+from assistant.llm.engine import GeneratedToken, GenerationRequest, SamplingParams
+from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.protocols.base import GrammarOptions
 from assistant.protocols.gemma4 import Gemma4Protocol
 from tests.protocols.tools_fixture import TOOLS

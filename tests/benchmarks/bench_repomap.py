@@ -30,7 +30,7 @@ OURS = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from assistant.repomap import RepoMap
+    from assistant.repo.repomap import RepoMap
     root, cache, budget = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
     t = time.perf_counter()
     rm = RepoMap(root, cache_path=cache)
@@ -150,8 +150,8 @@ def main() -> None:
     parser.add_argument("--no-aider", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO_ROOT))
-    from assistant.repofiles import list_repo_files
-    from assistant.repomap.languages import has_language
+    from assistant.repo.files import list_repo_files
+    from assistant.repo.repomap.languages import has_language
 
     python = None if args.no_aider else ensure_aider()
     rows = []

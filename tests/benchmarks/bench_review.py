@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.engine import EngineConfig, LlamaEngine
+from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.trace import read_trace
 from assistant.review.chat import ChatPrompter
 from assistant.review.prompt import system_prompt
-from assistant.trace import read_trace
 from tests.fixtures.build_models import ensure_models
 
 MAIN = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine import EngineConfig, LlamaEngine
-from assistant.generation import CancelToken, GenerationRequest, SamplingParams
-from assistant.trace import TraceWriter, read_trace
+from assistant.llm.engine import CancelToken, GenerationRequest, SamplingParams
+from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.trace import TraceWriter, read_trace
 
 GREEDY = SamplingParams(temperature=0.0)
 

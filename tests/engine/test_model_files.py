@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine import EngineConfig, LlamaEngine
 from assistant.errors import ModelLoadError, ModelNotFoundError
-from assistant.gguf_info import detect_protocol, read_gguf_info
+from assistant.llm.gguf import read_gguf_info
+from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.protocols.detect import protocol_for_template
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -73,13 +74,13 @@ def test_unsupported_architecture(tmp_path: Path) -> None:
 def test_model_info_reads_metadata(tiny_gemma4_path: Path, smollm2_path: Path) -> None:
     tiny = read_gguf_info(tiny_gemma4_path)
     assert tiny.architecture == "gemma4"
-    assert detect_protocol(tiny) == "gemma4"
+    assert protocol_for_template(tiny.chat_template) == "gemma4"
     assert tiny.chat_template and "<|tool_call>" in tiny.chat_template
     smol = read_gguf_info(smollm2_path)
     assert smol.architecture == "llama"
     assert smol.quantization == "Q4_1"
     assert 130_000_000 < smol.parameter_count < 140_000_000
-    assert detect_protocol(smol) == "generic"
+    assert protocol_for_template(smol.chat_template) == "generic"
 
 
 def test_cli_model_info_json(tiny_gemma4_path: Path) -> None:
@@ -110,7 +111,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, content: bytes | None, code: in
 
 def test_no_model_anywhere_says_how_to_get_one(tmp_path: Path) -> None:
     from assistant.config import load_settings
-    from assistant.models import resolve_model_path
+    from assistant.llm.models import resolve_model_path
 
     settings = load_settings(None, user_file=tmp_path / "none.toml", environ={})
     with pytest.raises(ModelNotFoundError) as info:

@@ -8,10 +8,10 @@ from pathlib import Path
 import llama_cpp
 import pytest
 
-from assistant.engine import EngineConfig, LlamaEngine
-from assistant.generation import GenerationRequest, GrammarSpec, SamplingParams
+from assistant.llm.engine import GenerationRequest, GrammarSpec, SamplingParams
+from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.sampling import Sampler
 from assistant.protocols import make_protocol
-from assistant.sampling import Sampler
 from assistant.toolspec import ToolSpec
 
 READ = ToolSpec(

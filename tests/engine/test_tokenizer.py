@@ -8,7 +8,7 @@ from pathlib import Path
 import llama_cpp
 import pytest
 
-from assistant.llama_tokenizer import LlamaTokenizer
+from assistant.llm.llama_tokenizer import LlamaTokenizer
 
 CONTROL_STRINGS = [
     "<bos>", "<eos>", "<pad>", "<|turn>", "<turn|>", "<|tool>", "<tool|>", "<|tool_call>",

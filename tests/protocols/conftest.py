@@ -17,7 +17,7 @@ def gemma4_llama(gemma4_vocab_path: Path) -> Any:
 
 @pytest.fixture(scope="session")
 def gemma4_tokenizer(gemma4_llama: Any) -> Any:
-    from assistant.llama_tokenizer import LlamaTokenizer
+    from assistant.llm.llama_tokenizer import LlamaTokenizer
 
     return LlamaTokenizer(gemma4_llama)
 

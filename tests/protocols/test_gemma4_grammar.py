@@ -57,7 +57,7 @@ def test_grammar_accepts_valid_calls(
     assert auto_checker.accepts(ids, end_id=gemma4.vocab[Marker.RESPONSE_OPEN])
     # and the parser agrees
     parser = gemma4.new_parser(TOOLS)
-    from assistant.generation import GeneratedToken
+    from assistant.llm.engine import GeneratedToken
 
     events = [e for i in ids for e in parser.feed(GeneratedToken(i, gemma4.tokenizer.piece(i)))]
     assert [type(e).__name__ for e in events] == ["ToolCall"]

@@ -17,7 +17,7 @@ from assistant.events import (
     ToolCall,
     ToolCallError,
 )
-from assistant.generation import GeneratedToken
+from assistant.llm.engine import GeneratedToken
 from assistant.protocols.base import ParsedTurn
 from assistant.protocols.gemma4 import Gemma4Protocol, parse
 from assistant.protocols.gemma4_format import Marker, format_call, segments_text

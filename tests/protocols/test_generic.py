@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from assistant.events import Done, StopReason, TextDelta, ThoughtDelta, ToolCall, ToolCallError
-from assistant.generation import GeneratedToken
+from assistant.llm.engine import GeneratedToken
 from assistant.protocols.base import ToolResult
 from assistant.protocols.detect import make_protocol, protocol_for_metadata, protocol_for_template
 from assistant.protocols.generic import GenericProtocol, parse
@@ -25,7 +25,7 @@ def smol(smollm2_path: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def generic(smol: Any) -> GenericProtocol:
-    from assistant.llama_tokenizer import LlamaTokenizer
+    from assistant.llm.llama_tokenizer import LlamaTokenizer
 
     proto = make_protocol(
         LlamaTokenizer(smol), smol.metadata["tokenizer.chat_template"], smol.metadata

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.events import Done, StopReason, ToolCallError
-from assistant.generation import GeneratedToken
+from assistant.llm.engine import GeneratedToken
 from assistant.protocols.gemma4 import Gemma4Protocol, parse
 from assistant.protocols.gemma4_format import Marker
 from tests.protocols.tools_fixture import TOOLS

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from assistant.events import ToolCall, ToolCallError
-from assistant.generation import GenerationRequest, SamplingParams
+from assistant.llm.engine import GenerationRequest, SamplingParams
 from assistant.protocols.base import GrammarOptions
 from assistant.protocols.gemma4 import Gemma4Protocol
 from assistant.protocols.schema import validate
@@ -25,7 +25,7 @@ BOUNDS = GrammarOptions(
 
 @pytest.fixture(scope="module")
 def tiny_engine(tiny_gemma4_path: Path) -> Any:
-    engine_mod = pytest.importorskip("assistant.engine")
+    engine_mod = pytest.importorskip("assistant.llm.llama")
     engine = engine_mod.LlamaEngine.load(
         tiny_gemma4_path, engine_mod.EngineConfig(n_ctx=1024, seed=0)
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.gitctx import cap, git_context
+from assistant.repo.gitctx import cap, git_context
 from tests.repomap.conftest import MakeRepo, git, write
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from assistant.commands.map_cmd import register
+from assistant.cli.map import register
 from tests.repomap.conftest import MakeRepo, multilang_files
 
 

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.repomap.rank import build_graph, identifier_weight, mention_terms, pagerank, rank
+from assistant.repo.repomap.rank import (
+    build_graph,
+    identifier_weight,
+    mention_terms,
+    pagerank,
+    rank,
+)
 
 
 def test_pagerank_sums_to_one_and_follows_edges() -> None:

@@ -5,7 +5,7 @@ import shutil
 import time
 from pathlib import Path
 
-from assistant.repofiles import RepoFilter, is_binary, list_repo_files, parse_ignore_lines
+from assistant.repo.files import RepoFilter, is_binary, list_repo_files, parse_ignore_lines
 from tests.repomap.conftest import MakeRepo, git, write
 
 FILES: dict[str, str | bytes] = {
@@ -99,7 +99,7 @@ def test_subdirectory_root(make_repo: MakeRepo) -> None:
 
 
 def test_gitignore_semantics() -> None:
-    from assistant.repofiles import IgnoreMatcher
+    from assistant.repo.files import IgnoreMatcher
 
     m = IgnoreMatcher()
     m.add("", parse_ignore_lines(["/top.py", "**/gen/", "a/**/z.py", "*.py[co]", "!keep.pyc"]))

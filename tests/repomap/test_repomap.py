@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.repomap import RepoMap, parse_counter
-from assistant.repomap.tokens import Estimator, estimate_tokens
+from assistant.repo.repomap import RepoMap, parse_counter
+from assistant.repo.repomap.tokens import Estimator, estimate_tokens
 from tests.repomap.conftest import MakeRepo, git, multilang_files
 from tests.repomap.samples import SAMPLES
 

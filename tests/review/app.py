@@ -1,5 +1,5 @@
 """A typer app with just the review and hook commands, so the tests (and the
-hook they install) can run them before or without `assistant.cli`.
+hook they install) can run them before or without `assistant.cli.app`.
 
     python -m tests.review.app review --staged"""
 
@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import typer
 
-from assistant.commands import hook_cmd, review_cmd
+from assistant.cli import hook, review
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
-review_cmd.register(app)
-hook_cmd.register(app)
+review.register(app)
+hook.register(app)
 
 
 def main() -> None:

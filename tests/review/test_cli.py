@@ -9,12 +9,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from assistant.commands import hook_cmd, review_cmd
+from assistant.cli import hook, review
 from tests.review.conftest import canned, commit_all, finding, run_cli, write
 
 app = typer.Typer()
-review_cmd.register(app)
-hook_cmd.register(app)
+review.register(app)
+hook.register(app)
 runner = CliRunner()
 
 ANSWER = {

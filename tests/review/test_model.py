@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.engine import EngineConfig, LlamaEngine
-from assistant.generation import CancelToken, SamplingParams
+from assistant.llm.engine import CancelToken, SamplingParams
+from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.trace import read_trace
 from assistant.review.findings import Limits, findings_schema
 from assistant.review.gitsource import DiffMode, DiffSpec, GitRepo
 from assistant.review.model import LlamaReviewer, Reply, Reviewer, ReviewRequest
 from assistant.review.runner import ReviewOptions, collect_files, run_review
-from assistant.trace import read_trace
 from tests.review.conftest import commit_all, git, run_cli, write
 
 STAGED = DiffSpec(DiffMode.STAGED)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.generation import CancelToken
+from assistant.llm.engine import CancelToken
 from assistant.review.gitsource import DiffMode, DiffSpec, GitRepo
 from assistant.review.model import ReplayReviewer, Reply, Reviewer, ReviewRequest
 from assistant.review.runner import ReviewOptions, run_review

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tools.approval import ApprovalDecision, ApprovalPolicy, Approver, FixedApprover
-from tools.journal import UndoJournal
-from tools.registry import Toolbox
+from assistant.tools.approval import ApprovalDecision, ApprovalPolicy, Approver, FixedApprover
+from assistant.tools.journal import UndoJournal
+from assistant.tools.registry import Toolbox
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",

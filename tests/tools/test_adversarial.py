@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from assistant.tools.approval import ApprovalDecision, ApprovalPolicy, FixedApprover
+from assistant.tools.journal import UndoJournal
+from assistant.tools.registry import Toolbox
 
 from tests.tools.conftest import DEFAULT_FILES, init_repo, snapshot
-from tools.approval import ApprovalDecision, ApprovalPolicy, FixedApprover
-from tools.journal import UndoJournal
-from tools.registry import Toolbox
 
 TEN_MB = "x" * (10 * 1024 * 1024)
 

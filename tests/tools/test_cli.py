@@ -1,5 +1,5 @@
 """`assistant tool` and `assistant undo`, run as real processes on a tiny Typer app
-(the lead wires `register` into `assistant.cli`)."""
+(the lead wires `register` into `assistant.cli.app`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.tools.conftest import init_repo
 ROOT = Path(__file__).resolve().parents[2]
 APP = (
     "import typer\n"
-    "from assistant.commands.tool_cmd import register\n"
+    "from assistant.cli.tool import register\n"
     "app = typer.Typer()\n"
     "register(app)\n"
     "app()\n"

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from assistant.tools.approval import ApprovalPolicy
+from assistant.tools.journal import UndoJournal
+from assistant.tools.registry import Toolbox
 
 from tests.tools.conftest import init_repo
-from tools.approval import ApprovalPolicy
-from tools.journal import UndoJournal
-from tools.registry import Toolbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 WRITER = """
 import sys
 from pathlib import Path
-from tools.approval import ApprovalPolicy
-from tools.journal import UndoJournal
-from tools.registry import Toolbox
+from assistant.tools.approval import ApprovalPolicy
+from assistant.tools.journal import UndoJournal
+from assistant.tools.registry import Toolbox
 repo, journal_dir = Path(sys.argv[1]), Path(sys.argv[2])
 contents = [Path(sys.argv[3]).read_text(), Path(sys.argv[4]).read_text()]
 box = Toolbox(repo, ApprovalPolicy.AUTO_EDIT, None, UndoJournal(repo, journal_dir))
@@ -102,9 +102,9 @@ def test_sigkill_mid_write_leaves_old_or_new(tmp_path: Path) -> None:
 FULL_DISK = """
 import json, resource, signal, sys
 from pathlib import Path
-from tools.approval import ApprovalPolicy
-from tools.journal import UndoJournal
-from tools.registry import Toolbox
+from assistant.tools.approval import ApprovalPolicy
+from assistant.tools.journal import UndoJournal
+from assistant.tools.registry import Toolbox
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 repo, journal_dir = Path(sys.argv[1]), Path(sys.argv[2])
 box = Toolbox(repo, ApprovalPolicy.AUTO_EDIT, None, UndoJournal(repo, journal_dir))

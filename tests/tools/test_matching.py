@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tools.globs import compile_glob
-from tools.matching import apply_spans, closest_lines, find_matches, strip_line_numbers
+from assistant.tools.globs import compile_glob
+from assistant.tools.matching import apply_spans, closest_lines, find_matches, strip_line_numbers
 
 PY = "def f():\n    if x:\n        return 1\n    return 2\n"
 

@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from assistant.tools.approval import ApprovalPolicy
+from assistant.tools.journal import UndoJournal
+from assistant.tools.registry import Toolbox
+from assistant.tools.result import ToolError
+from assistant.tools.sandbox import decode_text, encode_text
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.tools.conftest import init_repo
-from tools.approval import ApprovalPolicy
-from tools.journal import UndoJournal
-from tools.registry import Toolbox
-from tools.result import ToolError
-from tools.sandbox import decode_text, encode_text
 
 TEXT = st.text(
     alphabet=st.characters(codec="utf-8", exclude_characters="\x00"),

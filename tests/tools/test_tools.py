@@ -5,10 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from assistant.tools.approval import (
+    ApprovalDecision,
+    ApprovalPolicy,
+    ApprovalRequest,
+    FixedApprover,
+)
+from assistant.tools.registry import Toolbox
+
 from assistant.toolspec import EXISTING_PATH_KEY
 from tests.tools.conftest import MakeToolbox, git
-from tools.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest, FixedApprover
-from tools.registry import Toolbox
 
 
 class Recorder:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.tools.approval import ApprovalPolicy
+from assistant.tools.journal import UndoJournal
+
 from tests.tools.conftest import MakeToolbox, snapshot
-from tools.approval import ApprovalPolicy
-from tools.journal import UndoJournal
 
 
 def test_undo_mixed_sequence_restores_every_byte(repo: Path, make_toolbox: MakeToolbox) -> None:
@@ -99,7 +100,7 @@ def test_no_op_changes_are_not_journaled(make_toolbox: MakeToolbox) -> None:
 
 
 def test_empty_journal_is_used_not_replaced(repo: Path, tmp_path: Path) -> None:
-    from tools.registry import Toolbox
+    from assistant.tools.registry import Toolbox
 
     journal = UndoJournal(repo, tmp_path / "given")
     box = Toolbox(repo, ApprovalPolicy.AUTO_EDIT, None, journal)

@@ -1,0 +1,422 @@
+"""The conversation as the token ids fed to the model, its context budget,
+compaction, and saving/resuming.
+
+History is append-only: the ids of each turn are appended as the protocol
+renders them and generated ids are kept as generated, so every request's prompt
+extends the previous one and the engine evaluates only the new tokens. The
+history is kept as segments (system prefix, user turns, model output, tool
+results, turn closings) so that the two things that must change old tokens can
+rebuild it: shortening old tool outputs and compacting old turns into a summary
+(both only when the context would overflow), and resuming a saved session with a
+fresh system prompt and repository context."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.llm.tokenizer import Tokenizer
+from assistant.protocols.base import ChatProtocol, ToolResult
+from assistant.toolspec import ToolSpec
+
+SESSION_FILE = "chat.json"
+FORMAT_VERSION = 1
+SHORT_TOOL_OUTPUT = 300  # characters kept of an old tool output when space runs short
+MIN_USER_SHARE = 0.5  # a user message may take at most this share of the context
+MAX_RESULT_SHARE = 0.25  # and one tool result this share
+# Question-like probes: the first user turn is tokenized with them in place of
+# the question to find where the shared repository context stops.
+_PROBES = ("Zq", "#\n")
+
+
+class Kind(enum.Enum):
+    PREFIX = "prefix"
+    USER = "user"
+    MODEL = "model"
+    TOOLS = "tools"
+    CLOSE = "close"
+
+
+@dataclass
+class Segment:
+    kind: Kind
+    ids: list[int]
+    turn: int = 0
+    text: str = ""  # USER: what the user wrote; MODEL: readable text of the output
+    preamble: str = ""  # USER: what precedes the text (repo context, a summary)
+    results: list[ToolResult] = field(default_factory=list)  # TOOLS
+    last_token: int | None = None  # TOOLS/CLOSE: the last generated id before them
+    shortened: bool = False  # TOOLS: outputs already cut to save context
+
+
+class ContextFull(Exception):
+    """Even after shortening and compacting, the current turn does not fit."""
+
+
+def clip_text(tokenizer: Tokenizer, text: str, max_tokens: int) -> tuple[str, int]:
+    """`text` cut to about `max_tokens` tokens (a note says so) and how many
+    tokens were cut. A cheap character cut first keeps a huge paste from
+    costing a long tokenization."""
+    rough = text[: max_tokens * 8]
+    ids = tokenizer.tokenize(rough, special=False)
+    if len(ids) <= max_tokens and len(rough) == len(text):
+        return text, 0
+    kept = tokenizer.detokenize(ids[:max_tokens])
+    cut = max(len(ids) - max_tokens, 0) + max(0, (len(text) - len(rough)) // 4)
+    return kept + f"\n[… input cut here: about {cut} more tokens did not fit the context]", cut
+
+
+class Session:
+    """One conversation with one model: its ids, its budget, its file."""
+
+    def __init__(
+        self,
+        protocol: ChatProtocol,
+        tokenizer: Tokenizer,
+        n_ctx: int,
+        *,
+        system: str,
+        tools: Sequence[ToolSpec],
+        think: bool = False,
+        repo_context: str = "",
+        model_name: str = "",
+    ) -> None:
+        self.protocol = protocol
+        self.tokenizer = tokenizer
+        self.n_ctx = n_ctx
+        self.system = system
+        self.tools = list(tools)
+        self.think = think
+        self.repo_context = repo_context
+        self.model_name = model_name
+        self.summary = ""  # of turns compacted away
+        self.turns = 0
+        self.compactions = 0
+        self.segments: list[Segment] = [
+            Segment(Kind.PREFIX, protocol.prefix(system, self.tools, think))
+        ]
+        self.ids: list[int] = list(self.segments[0].ids)
+        # End of the part of the first user turn shared by every command in this
+        # repository state (the repo context): the disk cache saves state there.
+        self.context_boundary: int | None = None
+
+    # ------------------------------------------------------------ shape
+
+    @property
+    def prefix_len(self) -> int:
+        return len(self.segments[0].ids)
+
+    @property
+    def cache_boundary(self) -> int:
+        return self.context_boundary or self.prefix_len
+
+    @property
+    def turn_open(self) -> bool:
+        """A user turn was added and its model turn not closed yet."""
+        return self.segments[-1].kind in (Kind.USER, Kind.MODEL, Kind.TOOLS)
+
+    @property
+    def free(self) -> int:
+        return self.n_ctx - len(self.ids)
+
+    def _append(self, segment: Segment) -> None:
+        self.segments.append(segment)
+        self.ids.extend(segment.ids)
+
+    def _preamble(self) -> str:
+        """What the first user turn after the prefix starts with."""
+        parts = [self.repo_context]
+        if self.summary:
+            parts.append(f"Summary of the earlier conversation:\n{self.summary}")
+        return "\n\n".join(p for p in parts if p)
+
+    def _user_ids(self, preamble: str, text: str) -> list[int]:
+        body = f"{preamble}\n\nUser request:\n{text}" if preamble else text
+        return self.protocol.user_turn(body, self.think)
+
+    def max_user_tokens(self) -> int:
+        return int(self.n_ctx * MIN_USER_SHARE)
+
+    # ------------------------------------------------------------ appending
+
+    def add_user(self, text: str) -> int:
+        """Append a user turn (with the repo context when it is the first one);
+        returns how many tokens of the text were cut to fit."""
+        text, cut = clip_text(self.tokenizer, text, self.max_user_tokens())
+        self.turns += 1
+        first = not any(s.kind is Kind.USER for s in self.segments)
+        preamble = self._preamble() if first else ""
+        ids = self._user_ids(preamble, text)
+        if first and preamble:
+            self.context_boundary = len(self.ids) + self._shared_len(preamble, ids)
+        self._append(Segment(Kind.USER, ids, self.turns, text=text, preamble=preamble))
+        return cut
+
+    def _shared_len(self, preamble: str, ids: list[int]) -> int:
+        """How many leading ids of a first user turn depend only on the preamble."""
+        n = len(ids)
+        for probe in _PROBES:
+            other = self._user_ids(preamble, probe)
+            k = 0
+            while k < min(n, len(other)) and ids[k] == other[k]:
+                k += 1
+            n = k
+        return n
+
+    def add_model(self, ids: Sequence[int], text: str) -> None:
+        self._append(Segment(Kind.MODEL, list(ids), self.turns, text=text))
+
+    def add_tool_results(self, results: Sequence[ToolResult], last_token: int | None) -> None:
+        # One huge output must not crowd out the conversation: cap each result.
+        limit = max(256, int(self.n_ctx * MAX_RESULT_SHARE))
+        results = [self._clip_result(r, limit) for r in results]
+        ids = self.protocol.tool_results(results, last_token=last_token, think=self.think)
+        self._append(
+            Segment(Kind.TOOLS, ids, self.turns, results=list(results), last_token=last_token)
+        )
+
+    def _clip_result(self, result: ToolResult, limit: int) -> ToolResult:
+        text = _content_text(result)
+        if len(text) < limit * 2:  # surely under `limit` tokens: skip tokenizing
+            return result
+        clipped, cut = clip_text(self.tokenizer, text, limit)
+        return result if not cut else ToolResult(result.name, clipped, result.is_error)
+
+    def close_turn(self) -> None:
+        """Close the model's turn after whatever it last generated."""
+        if not self.turn_open:
+            return
+        last = self.segments[-1]
+        last_token = last.ids[-1] if last.kind is Kind.MODEL and last.ids else None
+        ids = self.protocol.close_model_turn(last_token=last_token)
+        self._append(Segment(Kind.CLOSE, ids, self.turns, last_token=last_token))
+
+    # ------------------------------------------------------------ rebuilding
+
+    def _render(self, segment: Segment) -> list[int]:
+        if segment.kind is Kind.USER:
+            return self._user_ids(segment.preamble, segment.text)
+        if segment.kind is Kind.TOOLS:
+            return self.protocol.tool_results(
+                segment.results, last_token=segment.last_token, think=self.think
+            )
+        if segment.kind is Kind.CLOSE:
+            return self.protocol.close_model_turn(last_token=segment.last_token)
+        return segment.ids
+
+    def rebuild(self, *, repo_context: str | None = None, system: str | None = None) -> None:
+        """Re-render every segment but the model's own output, with a fresh
+        prefix (and, when given, new system text or repo context). One full
+        re-evaluation follows: used by compaction, /think and resume."""
+        if repo_context is not None:
+            self.repo_context = repo_context
+        if system is not None:
+            self.system = system
+        self.segments[0] = Segment(
+            Kind.PREFIX, self.protocol.prefix(self.system, self.tools, self.think)
+        )
+        self.context_boundary = None
+        ids = list(self.segments[0].ids)
+        first = True
+        for segment in self.segments[1:]:
+            if segment.kind is Kind.USER:
+                segment.preamble = self._preamble() if first else ""
+                segment.ids = self._user_ids(segment.preamble, segment.text)
+                if first and segment.preamble:
+                    self.context_boundary = len(ids) + self._shared_len(
+                        segment.preamble, segment.ids
+                    )
+                first = False
+            else:
+                segment.ids = self._render(segment)
+            ids.extend(segment.ids)
+        self.ids = ids
+
+    def set_think(self, think: bool) -> None:
+        if think != self.think:
+            self.think = think
+            self.rebuild()
+
+    def clear(self) -> None:
+        """Forget the conversation; keep the system prompt and context."""
+        self.segments = self.segments[:1]
+        self.summary = ""
+        self.turns = 0
+        self.rebuild()
+
+    # ------------------------------------------------------------ budget
+
+    def ensure_room(self, needed: int, summarize: Callable[[str], str] | None) -> list[str]:
+        """Make `needed` tokens free after the history: first shorten old tool
+        outputs, then compact finished turns into a summary the model writes.
+        Returns notes on what was done; raises ContextFull when the current
+        turn alone is too big."""
+        notes: list[str] = []
+        if self.free >= needed:
+            return notes
+        if self._shorten_tool_outputs(needed, keep_last=True):
+            notes.append("shortened old tool outputs to make room")
+        if self.free >= needed:
+            return notes
+        if summarize is not None and self._compact(needed, summarize):
+            notes.append("compacted earlier turns into a summary")
+        if self.free >= needed:
+            return notes
+        if self._shorten_tool_outputs(needed, keep_last=False):
+            notes.append("shortened the latest tool outputs too")
+        if self.free < needed:
+            raise ContextFull(
+                f"the conversation needs {len(self.ids) + needed} tokens but the context "
+                f"holds {self.n_ctx}"
+            )
+        return notes
+
+    def _shorten_tool_outputs(self, needed: int, keep_last: bool) -> bool:
+        tools = [s for s in self.segments if s.kind is Kind.TOOLS and not s.shortened]
+        if keep_last:
+            tools = tools[:-1]
+        if not tools:
+            return False
+        for segment in tools:
+            segment.results = [_shorten(r) for r in segment.results]
+            segment.shortened = True
+            segment.ids = self._render(segment)
+            self.ids = [i for s in self.segments for i in s.ids]
+            if self.free >= needed:
+                break
+        return True
+
+    def _compact(self, needed: int, summarize: Callable[[str], str]) -> bool:
+        """Replace every finished turn by a summary; the open turn stays as is."""
+        current = self.turns if self.turn_open else self.turns + 1
+        old = [s for s in self.segments[1:] if s.turn < current]
+        if not old:
+            return False
+        budget_chars = max(2_000, (self.n_ctx - self.prefix_len - needed) * 2)
+        transcript = self.transcript(old, max_chars=budget_chars)
+        if self.summary:
+            transcript = f"Earlier summary:\n{self.summary}\n\n{transcript}"
+        summary = (
+            summarize(transcript).strip() or "(the earlier conversation could not be summarized)"
+        )
+        self.summary = clip_text(self.tokenizer, summary, max(64, self.n_ctx // 8))[0]
+        self.segments = [self.segments[0], *[s for s in self.segments[1:] if s.turn >= current]]
+        self.compactions += 1
+        self.rebuild()
+        return True
+
+    def transcript(self, segments: Sequence[Segment] | None = None, max_chars: int = 20_000) -> str:
+        """Readable text of the conversation (newest kept when cut)."""
+        lines: list[str] = []
+        for segment in segments if segments is not None else self.segments[1:]:
+            if segment.kind is Kind.USER:
+                lines.append(f"User: {segment.text}")
+            elif segment.kind is Kind.MODEL and segment.text.strip():
+                lines.append(f"Assistant: {segment.text.strip()}")
+            elif segment.kind is Kind.TOOLS:
+                for result in segment.results:
+                    content = _content_text(result)[:500]
+                    lines.append(f"Tool {result.name} returned: {content}")
+        text = "\n".join(lines)
+        if len(text) > max_chars:
+            text = "[… earlier part cut]\n" + text[-max_chars:]
+        return text
+
+    def usage(self) -> dict[str, int]:
+        by_kind = {k.value: 0 for k in Kind}
+        for segment in self.segments:
+            by_kind[segment.kind.value] += len(segment.ids)
+        return {"context": self.n_ctx, "used": len(self.ids), "free": self.free, **by_kind}
+
+    # ------------------------------------------------------------ saving
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": FORMAT_VERSION,
+            "saved": time.time(),
+            "model": self.model_name,
+            "think": self.think,
+            "summary": self.summary,
+            "turns": self.turns,
+            "segments": [
+                {
+                    "kind": s.kind.value,
+                    "ids": s.ids if s.kind is Kind.MODEL else [],
+                    "turn": s.turn,
+                    "text": s.text,
+                    "results": [asdict(r) for r in s.results],
+                    "last_token": s.last_token,
+                    "shortened": s.shortened,
+                }
+                for s in self.segments[1:]
+            ],
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.to_json()), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def restore(self, data: dict[str, Any]) -> bool:
+        """Continue a saved conversation. With the same model its token history
+        is kept (only re-rendered around a fresh prefix and repo context);
+        with another model the old turns become a summary. True if tokens
+        were kept."""
+        if data.get("version") != FORMAT_VERSION:
+            return False
+        self.think = bool(data.get("think", self.think))
+        self.summary = str(data.get("summary", ""))
+        self.turns = int(data.get("turns", 0))
+        segments = [
+            Segment(
+                Kind(raw["kind"]),
+                [int(i) for i in raw.get("ids", [])],
+                int(raw.get("turn", 0)),
+                text=str(raw.get("text", "")),
+                results=[ToolResult(**r) for r in raw.get("results", [])],
+                last_token=raw.get("last_token"),
+                shortened=bool(raw.get("shortened", False)),
+            )
+            for raw in data.get("segments", [])
+        ]
+        same_model = data.get("model") == self.model_name
+        if same_model:
+            self.segments = [self.segments[0], *segments]
+            if self.turn_open:  # saved mid-turn (a crash): close it
+                self.close_turn()
+        else:
+            old = self.transcript(segments, max_chars=self.n_ctx)
+            self.summary = "\n\n".join(p for p in (self.summary, old) if p)
+            self.summary = clip_text(self.tokenizer, self.summary, self.n_ctx // 4)[0]
+            self.segments = self.segments[:1]
+        self.rebuild()
+        return same_model
+
+
+def _content_text(result: ToolResult) -> str:
+    if isinstance(result.content, str):
+        return result.content
+    return json.dumps(result.content)
+
+
+def _shorten(result: ToolResult) -> ToolResult:
+    text = _content_text(result)
+    if len(text) <= SHORT_TOOL_OUTPUT:
+        return result
+    note = "\n[… output shortened to save context; call the tool again if you need it]"
+    return ToolResult(result.name, text[:SHORT_TOOL_OUTPUT] + note, result.is_error)
+
+
+def latest_session_file(directory: Path) -> Path | None:
+    """The most recently saved chat under a repository's sessions directory."""
+    if not directory.is_dir():
+        return None
+    files = [p for p in directory.glob(f"*/{SESSION_FILE}") if p.is_file()]
+    return max(files, key=lambda p: p.stat().st_mtime_ns, default=None)

@@ -1,0 +1,211 @@
+"""The `assistant` command line. Each command group lives in
+`assistant/cli/`; this module wires them, installs the network guard and
+turns errors into one line and an exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assistant import __version__, netguard
+from assistant.config import load_settings, user_cache_dir, user_config_file
+from assistant.errors import AssistantError
+
+app = typer.Typer(
+    name="assistant",
+    help=(
+        "A private coding assistant: a local model reads and edits your repo; "
+        "nothing leaves the machine.\n\n"
+        "Exit codes: 0 done, 1 the task failed (or review findings at --fail-on), "
+        "2 usage error, 3 no usable model."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="Download, list and inspect model files.", no_args_is_help=True)
+config_app = typer.Typer(help="Show the merged configuration.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+app.add_typer(config_app, name="config")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def repo_root_or_cwd() -> Path:
+    """The git top-level of the current directory, or the directory itself."""
+    from assistant.repo.git import find_repo_root
+
+    return find_repo_root(Path.cwd()) or Path.cwd()
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(f"assistant {__version__}")
+
+
+@model_app.command("pull")
+def model_pull(
+    name: Annotated[str, typer.Argument(help="Model to download.")] = "gemma-4-e4b",
+    force: Annotated[bool, typer.Option("--force", help="Download again.")] = False,
+) -> None:
+    """Download a model once (resumable, size and sha256 checked). The only
+    command besides --endpoint that uses the network."""
+    from assistant.llm.models import KNOWN_MODELS, pull
+
+    if name not in KNOWN_MODELS:
+        raise typer.BadParameter(f"known models: {', '.join(sorted(KNOWN_MODELS))}")
+    err_console.print(
+        f"downloading {KNOWN_MODELS[name].filename} from {KNOWN_MODELS[name].repo_id}"
+    )
+    path = pull(name, force=force)  # huggingface_hub draws its own progress bar
+    console.print(f"[green]ready:[/] {path}")
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """Models on disk, and the ones `model pull` knows."""
+    from assistant.llm.models import KNOWN_MODELS, list_local_models, models_dir
+
+    table = Table("file", "size", title=f"models in {models_dir()}")
+    for path in list_local_models():
+        table.add_row(path.name, f"{path.stat().st_size / 1e9:.2f} GB")
+    console.print(table)
+    known = Table("name", "file", "description", title="known to `assistant model pull`")
+    for model in KNOWN_MODELS.values():
+        known.add_row(model.name, model.filename, model.description)
+    console.print(known)
+
+
+@model_app.command("info")
+def model_info(
+    path: Annotated[Path, typer.Argument(help="A GGUF file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Read a GGUF's metadata without loading its weights."""
+    from assistant.llm.gguf import read_gguf_info
+    from assistant.protocols.detect import protocol_for_template
+
+    info = read_gguf_info(path)
+    data = {
+        "path": str(info.path),
+        "name": info.name,
+        "architecture": info.architecture,
+        "parameters": info.parameter_count,
+        "quantization": info.quantization,
+        "context_length": info.context_length,
+        "chat_template": info.chat_template is not None,
+        "protocol": protocol_for_template(info.chat_template),
+        "gguf_version": info.version,
+        "tensors": info.tensor_count,
+    }
+    if as_json:
+        print(json.dumps(data))
+        return
+    table = Table(show_header=False)
+    for key, value in data.items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+@config_app.command("show")
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The merged configuration, and where each value came from."""
+    settings = load_settings(repo_root_or_cwd())
+    values = {
+        name: {"value": getattr(settings, name), "source": source}
+        for name, source in settings.sources.items()
+    }
+    if as_json:
+        print(json.dumps(values))
+        return
+    table = Table("setting", "value", "from", title=f"user config: {user_config_file()}")
+    for name, entry in values.items():
+        table.add_row(name, repr(entry["value"]), entry["source"])
+    console.print(table)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the set-up: model, threads, CPU features, llama.cpp, git, grammars, network guard."""
+    from assistant.llm.llama import physical_cores
+    from assistant.llm.models import resolve_model_path
+
+    rows: list[tuple[str, str]] = []
+    rows.append(("assistant", __version__))
+    rows.append(("python", platform.python_version()))
+    settings = load_settings(repo_root_or_cwd())
+    try:
+        rows.append(("model", str(resolve_model_path(None, settings))))
+    except AssistantError as exc:
+        rows.append(("model", f"[red]{exc.message}[/]"))
+    rows.append(("threads", f"{settings.threads or physical_cores()} (physical cores)"))
+    try:
+        import llama_cpp
+
+        system = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+        rows.append(("llama-cpp-python", llama_cpp.__version__))
+        rows.append(("llama.cpp", system))
+    except Exception as exc:  # a broken native build must still be reportable
+        rows.append(("llama-cpp-python", f"[red]unavailable: {exc}[/]"))
+    git = shutil.which("git")
+    rows.append(("git", git or "[red]not found[/]"))
+    from assistant.repo.grammars import grammar_wheels
+
+    found, missing = grammar_wheels()
+    rows.append(("tree-sitter grammars", ", ".join(found) or "none"))
+    if missing:
+        rows.append(("missing grammars", f"[yellow]{', '.join(missing)}[/]"))
+    rows.append(("network guard", "on" if netguard.is_installed() else "[red]off[/]"))
+    rows.append(("cache", str(user_cache_dir())))
+    table = Table(show_header=False, title="assistant doctor")
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+
+
+def _register_commands() -> None:
+    # A command module that fails to import is a bug to surface, not to hide.
+    from assistant.cli import chat, hook, map, oneshot, review, tool
+
+    for module in (tool, map, chat, oneshot, review, hook):
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    netguard.install()
+    verbose = "--verbose" in sys.argv or os.environ.get("ASSISTANT_VERBOSE") == "1"
+    try:
+        app()
+    except AssistantError as exc:
+        if verbose:
+            raise
+        err_console.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if verbose:
+            raise
+        err_console.print(
+            f"[red]error:[/] unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)

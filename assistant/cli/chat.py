@@ -1,0 +1,390 @@
+"""`assistant chat`: the terminal REPL.
+
+Answers stream as Markdown; each tool call is one status line; edits show as
+coloured diffs and (under the default `ask` policy) wait for y/n/always/quit.
+Ctrl-C stops the answer and returns to the prompt with the session intact;
+Ctrl-D exits. Input history persists across sessions (readline); the session
+is saved after every turn and `--resume` continues the last one in this repo."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shlex
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.agent.context import Mode, repo_map_text
+from assistant.agent.loop import ToolStep, edit_plan
+from assistant.agent.session import SESSION_FILE, latest_session_file
+from assistant.cli.oneshot import (
+    EXIT_HELP,
+    CtxOpt,
+    ModelOpt,
+    ModelOptions,
+    Runtime,
+    StepsOpt,
+    TempOpt,
+    ThreadsOpt,
+    TokensOpt,
+    TraceOpt,
+    VerboseOpt,
+    attach_files,
+    find_root,
+    open_runtime,
+)
+from assistant.config import user_data_dir
+from assistant.errors import UsageError
+from assistant.tools.approval import (
+    ApprovalDecision,
+    ApprovalPolicy,
+    ApprovalRequest,
+    Approver,
+    ConsoleApprover,
+)
+from assistant.tools.journal import UndoJournal
+from assistant.ui.render import AnyRenderer, RichRenderer, make_renderer
+
+PROMPT = "> "
+CONTINUE_PROMPT = "… "
+FENCE = '"""'
+HISTORY_LENGTH = 2_000
+
+HELP = """\
+Commands:
+  /help              this list
+  /add FILE…         attach files to your next message (the model can then edit them)
+  /drop [FILE…]      un-attach files (all when none named)
+  /files             list attached files
+  /map               show the repository map
+  /diff              show uncommitted changes (git diff)
+  /edit TEXT         make this change now: the model must edit (the attached files, if any)
+  /undo [N]          revert the last N changes the assistant made (default 1)
+  /clear             start the conversation over
+  /think [on|off|show|hide]  model thinking on/off (no argument: toggle); show/hide thoughts
+  /tokens            context use
+  /model             model, context size and protocol
+  /save [FILE.md]    save the session now; with FILE, also write a Markdown transcript
+  /exit              quit (Ctrl-D also quits; Ctrl-C stops an answer)
+Multi-line input: end a line with \\ to continue it, or wrap the text in \"\"\" lines."""
+
+
+def history_file() -> Path:
+    return user_data_dir() / "chat_history"
+
+
+def setup_readline() -> Callable[[], None]:
+    """Line editing and persistent input history; returns the saver."""
+    try:
+        import readline
+    except ImportError:  # not on every platform
+        return lambda: None
+    path = history_file()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.read_history_file(path)
+    readline.set_history_length(HISTORY_LENGTH)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            readline.write_history_file(path)
+
+    return save
+
+
+def read_message(read: Callable[[str], str] = input) -> str:
+    """One message: a line; lines ending in \\ continue; a \"\"\" line opens a
+    block closed by another. Raises EOFError (Ctrl-D) and KeyboardInterrupt."""
+    line = read(PROMPT)
+    if line.strip() == FENCE:
+        lines: list[str] = []
+        while (line := read(CONTINUE_PROMPT)).strip() != FENCE:
+            lines.append(line)
+        return "\n".join(lines)
+    lines = []
+    while line.endswith("\\"):
+        lines.append(line[:-1])
+        line = read(CONTINUE_PROMPT)
+    lines.append(line)
+    return "\n".join(lines)
+
+
+@dataclass
+class PausingApprover:
+    """Stops the spinner and any live output before asking, so the diff and the
+    question are not drawn over."""
+
+    renderer: AnyRenderer
+    inner: Approver
+
+    def approve(self, request: ApprovalRequest) -> ApprovalDecision:
+        self.renderer.close()
+        return self.inner.approve(request)
+
+
+@dataclass
+class ChatApp:
+    runtime: Runtime
+    renderer: AnyRenderer
+    attached: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # told to the model with the next message
+
+    @property
+    def session_file(self) -> Path:
+        return self.runtime.journal.directory / SESSION_FILE
+
+    def save(self) -> None:
+        with contextlib.suppress(OSError):
+            self.runtime.session.save(self.session_file)
+
+    # ------------------------------------------------------------ turns
+
+    def send(self, text: str, plan: tuple[ToolStep, ...] | None = None) -> None:
+        parts = [f"({note})" for note in self.notes]
+        if self.attached:
+            budget = int(self.runtime.session.max_user_tokens() * 2)
+            try:
+                parts.append(attach_files(self.runtime.toolbox, self.attached, budget))
+            except UsageError as exc:
+                self.renderer.warn(exc.message)
+                return
+            self.attached = []
+        parts.append(text)
+        self.notes = []
+        self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
+        self.save()
+
+    # ------------------------------------------------------------ slash commands
+
+    def command(self, line: str) -> bool:
+        """Run a slash command; False means exit."""
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            words = line.split()
+        name, args = words[0].lower(), words[1:]
+        handler = {
+            "/help": self.cmd_help,
+            "/add": self.cmd_add,
+            "/drop": self.cmd_drop,
+            "/files": self.cmd_files,
+            "/map": self.cmd_map,
+            "/diff": self.cmd_diff,
+            "/undo": self.cmd_undo,
+            "/edit": self.cmd_edit,
+            "/clear": self.cmd_clear,
+            "/think": self.cmd_think,
+            "/tokens": self.cmd_tokens,
+            "/model": self.cmd_model,
+            "/save": self.cmd_save,
+        }.get(name)
+        if name in ("/exit", "/quit"):
+            return False
+        if handler is None:
+            self.renderer.warn(f"unknown command {name}; /help lists them")
+            return True
+        handler(args)
+        return True
+
+    def cmd_help(self, args: list[str]) -> None:
+        self.renderer.info(HELP)
+
+    def cmd_add(self, args: list[str]) -> None:
+        if not args:
+            self.renderer.warn("usage: /add FILE…")
+            return
+        root = self.runtime.root
+        for name in args:
+            if not (root / name).is_file():
+                self.renderer.warn(f"{name}: no such file in {root}")
+            elif name not in self.attached:
+                self.attached.append(name)
+        self.cmd_files([])
+
+    def cmd_drop(self, args: list[str]) -> None:
+        self.attached = [f for f in self.attached if args and f not in args]
+        self.cmd_files([])
+
+    def cmd_files(self, args: list[str]) -> None:
+        if self.attached:
+            self.renderer.info("attached to your next message: " + ", ".join(self.attached))
+        else:
+            self.renderer.info("no files attached")
+
+    def cmd_map(self, args: list[str]) -> None:
+        settings = self.runtime.settings
+        text = repo_map_text(self.runtime.root, settings.map_tokens, self.attached)
+        self.renderer.info(text or "(no definitions found)")
+
+    def cmd_diff(self, args: list[str]) -> None:
+        proc = subprocess.run(
+            ["git", "diff", *args], cwd=self.runtime.root, capture_output=True, text=True
+        )
+        if proc.stdout.strip():
+            self.renderer.diff(proc.stdout)
+        else:
+            self.renderer.info(proc.stderr.strip() or "no uncommitted changes")
+
+    def cmd_edit(self, args: list[str]) -> None:
+        if not args:
+            self.renderer.warn("usage: /edit WHAT TO CHANGE")
+            return
+        self.send(" ".join(args), edit_plan(self.attached))
+
+    def cmd_undo(self, args: list[str]) -> None:
+        try:
+            count = int(args[0]) if args else 1
+        except ValueError:
+            self.renderer.warn("usage: /undo [N]")
+            return
+        outcomes = self.runtime.toolbox.undo(count)
+        if not outcomes:
+            self.renderer.info("nothing to undo")
+            return
+        for outcome in outcomes:
+            (self.renderer.info if outcome.reverted else self.renderer.warn)(outcome.message)
+        reverted = [o.path for o in outcomes if o.reverted]
+        if reverted:
+            self.notes.append(
+                "the user undid your changes to " + ", ".join(reverted) + "; read them again"
+            )
+
+    def cmd_clear(self, args: list[str]) -> None:
+        self.runtime.session.clear()
+        self.notes = []
+        self.save()
+        self.renderer.info("conversation cleared")
+
+    def cmd_think(self, args: list[str]) -> None:
+        session = self.runtime.session
+        arg = args[0].lower() if args else ""
+        if arg in ("show", "hide"):
+            if isinstance(self.renderer, RichRenderer):
+                self.renderer.show_thoughts = arg == "show"
+            self.renderer.info(f"thoughts {'shown' if arg == 'show' else 'hidden'}")
+            return
+        think = {"on": True, "off": False}.get(arg, not session.think)
+        session.set_think(think)
+        self.renderer.info(f"thinking {'on' if think else 'off'}")
+
+    def cmd_tokens(self, args: list[str]) -> None:
+        usage = self.runtime.session.usage()
+        self.renderer.info(
+            f"{usage['used']:,} of {usage['context']:,} tokens used ({usage['free']:,} free): "
+            f"system and tools {usage['prefix']:,}, your messages {usage['user']:,}, "
+            f"model output {usage['model']:,}, tool results {usage['tools']:,}; "
+            f"{self.runtime.session.compactions} compaction(s)"
+        )
+
+    def cmd_model(self, args: list[str]) -> None:
+        engine = self.runtime.engine
+        self.renderer.info(
+            f"model {engine.path} · context {engine.n_ctx:,} tokens · "
+            f"protocol {self.runtime.session.protocol.name} · {engine.config.n_threads} threads"
+        )
+        if args:
+            self.renderer.warn(
+                "switching models inside a chat is not supported; restart with --model"
+            )
+
+    def cmd_save(self, args: list[str]) -> None:
+        self.save()
+        self.renderer.info(f"session saved: {self.session_file}")
+        if args:
+            path = Path(args[0]).expanduser()
+            path.write_text(self.runtime.session.transcript(max_chars=10**9) + "\n", "utf-8")
+            self.renderer.info(f"transcript written: {path}")
+
+    # ------------------------------------------------------------ the loop
+
+    def loop(self, greeting: str = "") -> None:
+        save_history = setup_readline()
+        self.renderer.info(
+            f"assistant chat in {self.runtime.root} — /help for commands, Ctrl-D to quit"
+        )
+        if greeting:
+            self.renderer.info(greeting)
+        try:
+            while True:
+                try:
+                    text = read_message()
+                except EOFError:
+                    self.renderer.info("")
+                    break
+                except KeyboardInterrupt:
+                    self.renderer.info("^C")
+                    continue
+                if not text.strip():
+                    continue
+                if text.strip().startswith("/"):
+                    if not self.command(text.strip()):
+                        break
+                    continue
+                self.send(text)
+        finally:
+            save_history()
+            self.save()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `chat` to `app`."""
+
+    @app.command("chat", epilog=EXIT_HELP)
+    def chat(
+        resume: Annotated[
+            bool, typer.Option("--resume", help="Continue the last session in this repository.")
+        ] = False,
+        approval: Annotated[
+            str | None,
+            typer.Option("--approval", help="ask (default), auto-edit or read-only."),
+        ] = None,
+        think: Annotated[bool, typer.Option("--think", help="Let the model think first.")] = False,
+        model: ModelOpt = None,
+        ctx: CtxOpt = None,
+        threads: ThreadsOpt = None,
+        trace: TraceOpt = None,
+        verbose: VerboseOpt = False,
+        max_steps: StepsOpt = 12,
+        max_tokens: TokensOpt = None,
+        temperature: TempOpt = None,
+    ) -> None:
+        """Chat about this repository; the model reads files and proposes edits."""
+        root = find_root()
+        try:
+            policy = ApprovalPolicy(approval) if approval else None
+        except ValueError:
+            raise UsageError("--approval must be ask, auto-edit or read-only") from None
+        if policy is None:
+            from assistant.config import load_settings
+
+            policy = ApprovalPolicy(load_settings(root).approval)
+        saved = latest_session_file(UndoJournal.sessions_dir(root)) if resume else None
+        if resume and saved is None:
+            raise UsageError("no saved chat in this repository to resume")
+        opts = ModelOptions(
+            model, ctx, threads, trace, verbose, temperature, max_tokens, max_steps, think
+        )
+        renderer = make_renderer(as_json=False, show_thoughts=True)
+        runtime = open_runtime(
+            opts,
+            root=root,
+            mode=Mode.CHAT,
+            renderer=renderer,
+            policy=policy,
+            approver=PausingApprover(renderer, ConsoleApprover()),
+            session_id=saved.parent.name if saved else None,
+        )
+        try:
+            greeting = ""
+            if saved is not None:
+                kept = runtime.session.restore(json.loads(saved.read_text("utf-8")))
+                how = "" if kept else " (another model: earlier turns summarized)"
+                greeting = f"resumed {runtime.session.turns} turn(s){how}"
+            ChatApp(runtime, renderer).loop(greeting)
+        finally:
+            runtime.close()

@@ -1,0 +1,284 @@
+"""`assistant review [--staged | --range A..B | PATH…]`.
+
+Never in the way of a commit: when the model is missing, fails or runs past
+`--timeout`, the review warns on stderr and exits 0, unless `--strict`. Exit 1
+means a finding at or above `--fail-on`; 2 bad usage or not a repository."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from assistant.errors import AssistantError, UsageError
+from assistant.review.findings import Limits
+from assistant.review.gitsource import DiffMode, DiffSpec, GitRepo
+from assistant.review.model import REPLAY_ENV, LlamaReviewer, ReplayReviewer, Reviewer
+from assistant.review.report import (
+    FailOn,
+    OutputFormat,
+    print_rich,
+    print_summary,
+    print_trace,
+    render_text,
+)
+from assistant.review.runner import ReviewOptions, ReviewResult, run_review
+
+DEFAULT_REPLAY_CTX = 8192
+DEFAULT_ANSWER_TOKENS = 1024
+DEFAULT_TIMEOUT = 120.0
+WATCHDOG_GRACE = 10.0  # beyond --timeout, for what cannot be cancelled (model loading)
+
+
+class ModelUnavailable(AssistantError):
+    """The model could not be loaded or run; the review is skipped."""
+
+    def __init__(self, cause: AssistantError | Exception) -> None:
+        message = cause.message if isinstance(cause, AssistantError) else str(cause)
+        super().__init__(message)
+        self.exit_code = cause.exit_code if isinstance(cause, AssistantError) else 1
+
+
+def reviewer_factory(
+    *,
+    repo_root: Path,
+    model: Path | None,
+    replay: Path | None,
+    ctx: int | None,
+    threads: int | None,
+    limits: Limits,
+    trace: Path | None,
+    prefix_cache: bool = True,
+    cache_dir: Path | None = None,
+    max_answer_tokens: int = DEFAULT_ANSWER_TOKENS,
+) -> Callable[[], Reviewer]:
+    """Builds the reviewer only when called: an empty change never loads a model."""
+
+    def make() -> Reviewer:
+        try:
+            if replay is not None:
+                return ReplayReviewer(replay, ctx or DEFAULT_REPLAY_CTX)
+            from assistant.cli.options import engine_config, settings_for
+            from assistant.llm.llama import LlamaEngine
+            from assistant.llm.models import resolve_model_path
+            from assistant.llm.trace import TraceWriter
+
+            settings = settings_for(
+                repo_root, model=str(model) if model else None, n_ctx=ctx, threads=threads
+            )
+            path = resolve_model_path(settings.model, settings)
+            config = engine_config(settings)
+            if not prefix_cache:
+                config = replace(config, prefix_cache_dir=None)
+            elif cache_dir is not None:
+                config = replace(config, prefix_cache_dir=cache_dir)
+            writer = TraceWriter(trace) if trace is not None else None
+            engine = LlamaEngine.load(path, config, trace=writer)
+            return LlamaReviewer(engine, limits, max_answer_tokens)
+        except UsageError:
+            raise
+        except AssistantError as exc:
+            raise ModelUnavailable(exc) from exc
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ModelUnavailable(exc) from exc
+
+    return make
+
+
+def build_spec(staged: bool, range_: str | None, paths: list[str]) -> DiffSpec:
+    if staged and range_:
+        raise UsageError("give either --staged or --range, not both")
+    if range_:
+        return DiffSpec.parse_range(range_, tuple(paths))
+    return DiffSpec(DiffMode.STAGED if staged else DiffMode.WORKTREE, paths=tuple(paths))
+
+
+def _progress(console: Console) -> Callable[[int, int, str], None]:
+    def report(done: int, total: int, label: str) -> None:
+        if total > 1 and label:
+            console.print(
+                f"review: [{done + 1}/{total}] {label}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+
+    return report
+
+
+def _watchdog(timeout: float | None, strict: bool) -> threading.Timer | None:
+    """Last resort for what the timeout cannot cancel (a model load that hangs):
+    warn and leave with the lenient exit status."""
+    if timeout is None or timeout <= 0:
+        return None
+
+    def fire() -> None:
+        sys.stderr.write(
+            f"warning: review still running {timeout + WATCHDOG_GRACE:g} s after start; "
+            + ("failing (--strict)\n" if strict else "commit not reviewed\n")
+        )
+        sys.stderr.flush()
+        os._exit(1 if strict else 0)
+
+    timer = threading.Timer(timeout + WATCHDOG_GRACE, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _emit(result: ReviewResult, fmt: OutputFormat, output: Path | None, err: Console) -> None:
+    if fmt is OutputFormat.RICH and output is None:
+        print_rich(result, Console())
+        return
+    text = render_text(result, fmt if fmt is not OutputFormat.RICH else OutputFormat.JSON)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        print_summary(result, err)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        if result.incomplete:
+            err.print(
+                f"warning: review incomplete: {result.incomplete}", markup=False, soft_wrap=True
+            )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("review")
+    def review_command(
+        paths: Annotated[
+            list[str] | None,
+            typer.Argument(help="Limit the review to these paths (work tree vs HEAD by default)."),
+        ] = None,
+        staged: Annotated[
+            bool, typer.Option("--staged", help="Review the staged changes (index vs HEAD).")
+        ] = False,
+        range_: Annotated[
+            str | None,
+            typer.Option("--range", help="Review a revision range, e.g. main..HEAD."),
+        ] = None,
+        output_format: Annotated[
+            OutputFormat, typer.Option("--format", help="rich, json or sarif (SARIF 2.1.0).")
+        ] = OutputFormat.RICH,
+        fail_on: Annotated[
+            FailOn,
+            typer.Option("--fail-on", help="Exit 1 if a finding at or above this severity."),
+        ] = FailOn.ERROR,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write the JSON/SARIF report here.")
+        ] = None,
+        model: Annotated[Path | None, typer.Option("--model", help="GGUF model file.")] = None,
+        ctx: Annotated[
+            int | None, typer.Option("--ctx", help="Context size in tokens (default: settings).")
+        ] = None,
+        threads: Annotated[int | None, typer.Option("--threads", help="CPU threads.")] = None,
+        timeout: Annotated[
+            float, typer.Option("--timeout", help="Give up after this many seconds (0: never).")
+        ] = DEFAULT_TIMEOUT,
+        strict: Annotated[
+            bool,
+            typer.Option(
+                "--strict", help="Fail (non-zero) when the model is missing, fails or times out."
+            ),
+        ] = False,
+        trace: Annotated[
+            Path | None,
+            typer.Option("--trace", help="Append model calls to this JSONL file; show cache use."),
+        ] = None,
+        instructions: Annotated[
+            Path | None,
+            typer.Option(
+                "--instructions", help="Project review guidelines (part of the cached prefix)."
+            ),
+        ] = None,
+        repo_map: Annotated[
+            bool, typer.Option("--repo-map/--no-repo-map", help="Include the repository map.")
+        ] = True,
+        max_findings: Annotated[
+            int, typer.Option("--max-findings", help="At most this many findings per chunk.")
+        ] = Limits.max_findings,
+        max_answer_tokens: Annotated[
+            int, typer.Option("--max-answer-tokens", hidden=True, min=1)
+        ] = DEFAULT_ANSWER_TOKENS,
+        prefix_cache: Annotated[
+            bool, typer.Option("--prefix-cache/--no-prefix-cache", hidden=True)
+        ] = True,
+        cache_dir: Annotated[Path | None, typer.Option("--cache-dir", hidden=True)] = None,
+        replay: Annotated[
+            Path | None,
+            typer.Option(
+                "--replay",
+                hidden=True,
+                envvar=REPLAY_ENV,
+                help="Test seam: answer from this file of canned model output.",
+            ),
+        ] = None,
+    ) -> None:
+        """Review a change with the local model; findings anchored to the diff."""
+        err = Console(stderr=True)
+        watchdog = _watchdog(timeout if timeout > 0 else None, strict)
+        try:
+            spec = build_spec(staged, range_, list(paths or []))
+            repo = GitRepo.discover(Path.cwd())
+            if max_findings < 1:
+                raise UsageError("--max-findings must be at least 1")
+            limits = Limits(max_findings=max_findings)
+            guidelines = ""
+            if instructions is not None:
+                try:
+                    guidelines = instructions.read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise UsageError(f"cannot read --instructions {instructions}: {exc}") from exc
+            factory = reviewer_factory(
+                repo_root=repo.root,
+                model=model,
+                replay=replay,
+                ctx=ctx,
+                threads=threads,
+                limits=limits,
+                trace=trace,
+                prefix_cache=prefix_cache,
+                cache_dir=cache_dir,
+                max_answer_tokens=max_answer_tokens,
+            )
+            options = ReviewOptions(
+                timeout=timeout if timeout > 0 else None,
+                repo_map=repo_map,
+                instructions=guidelines,
+                limits=limits,
+            )
+            try:
+                result = run_review(repo, spec, factory, options, _progress(err))
+            except ModelUnavailable as exc:
+                if strict:
+                    raise
+                err.print(
+                    f"warning: review skipped: {exc.message}; commit allowed",
+                    markup=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(0) from None
+            if trace is not None:
+                print_trace(result, err)
+            _emit(result, output_format, output, err)
+            if result.incomplete and strict:
+                raise typer.Exit(1)
+            if fail_on.triggered_by(result.findings):
+                raise typer.Exit(1)
+        except AssistantError as exc:
+            err.print(f"error: {exc.message}", markup=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+
+__all__ = ["register"]

@@ -1,1 +1,0 @@
-"""Typer sub-commands, one module per command group; `assistant.cli` wires them."""

@@ -1,0 +1,117 @@
+"""The engine's small typed interface: what a caller asks for and what it gets
+back. Protocols and the agent loop depend on this module, never on llama_cpp."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from assistant.llm.tokenizer import Tokenizer
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.2
+    top_k: int = 40
+    top_p: float = 0.95
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class GrammarSpec:
+    """A GBNF grammar constraining generation (llama.cpp's grammar sampler).
+
+    With `trigger_ids` empty the grammar applies from the first generated token.
+    Otherwise generation is free until one of `trigger_ids` is sampled, and the
+    grammar constrains everything from that token on: it must itself start with
+    the trigger token (write it as a token reference, e.g. `<[id]>`). Once the
+    grammar is complete only end-of-generation tokens can follow, so a tool-call
+    grammar ends where the model must stop and wait for results.
+
+    `trigger_texts` are for a trigger that is several tokens: the grammar starts
+    once the output ends with one of them and describes only what follows it.
+    (The engine watches the text itself: llama.cpp's regex triggers re-match the
+    whole output on every token, which is slow and can overflow its stack.)"""
+
+    gbnf: str
+    trigger_ids: frozenset[int] = frozenset()
+    trigger_texts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: Sequence[int]
+    max_tokens: int = 1024
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    grammar: GrammarSpec | None = None
+    stop_ids: frozenset[int] = frozenset()  # besides the model's own end-of-generation ids
+    # Where the caller's stable prefix ends (system prompt, tools…): the engine
+    # may save the KV state there to the disk prefix cache.
+    cache_boundary: int | None = None
+
+
+@dataclass(frozen=True)
+class GeneratedToken:
+    id: int
+    piece: bytes
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0  # already in the KV cache, not evaluated again
+    loaded_tokens: int = 0  # restored from the disk prefix cache
+    evaluated_tokens: int = 0
+    generated_tokens: int = 0
+    prompt_eval_ms: float = 0.0
+    generation_ms: float = 0.0
+    stop_reason: str = ""
+
+    @property
+    def tokens_per_second(self) -> float:
+        if self.generation_ms <= 0:
+            return 0.0
+        return self.generated_tokens / (self.generation_ms / 1000.0)
+
+
+class CancelToken:
+    """Set from another thread (or a signal handler) to stop generation within one token."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    def reset(self) -> None:
+        self._event.clear()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class Engine(Protocol):
+    @property
+    def tokenizer(self) -> Tokenizer: ...
+
+    @property
+    def n_ctx(self) -> int: ...
+
+    @property
+    def chat_template(self) -> str | None: ...
+
+    @property
+    def last_stats(self) -> GenerationStats: ...
+
+    def generate(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GeneratedToken]:
+        """Stream generated tokens. Stops at the model's end-of-generation ids or
+        `stop_ids` (the stop token is yielded last), at `max_tokens`, or when
+        cancelled. `last_stats` describes the call once the iterator is done."""
+        ...

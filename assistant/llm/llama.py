@@ -1,0 +1,401 @@
+"""In-process llama.cpp engine: load a GGUF, evaluate prompts with KV-cache
+re-use, stream generated token ids.
+
+The engine knows nothing of chat formats or tools. It keeps the token sequence
+its KV cache holds; each call evaluates only the part of the prompt that is not
+already there (or not restorable from the disk prefix cache)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from assistant.errors import ModelLoadError, ModelNotFoundError
+from assistant.llm.engine import (
+    CancelToken,
+    GeneratedToken,
+    GenerationRequest,
+    GenerationStats,
+)
+from assistant.llm.prefix_cache import PrefixCache
+from assistant.llm.sampling import Sampler
+from assistant.llm.trace import TraceWriter
+
+GGUF_MAGIC = b"GGUF"
+KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type ids
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    n_ctx: int = 16384
+    n_threads: int | None = None  # None: physical cores
+    n_batch: int = 512
+    flash_attn: bool = False
+    kv_type: str | None = None  # f16 (default), q8_0 or q4_0; quantized KV needs flash attention
+    verbose: bool = False
+    seed: int = 0
+    prefix_cache_dir: Path | None = None
+    prefix_cache_max_bytes: int = 2 << 30
+
+
+def physical_cores() -> int:
+    """Physical cores (llama.cpp is slower with hyper-threads than without)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return max(1, (os.cpu_count() or 2) // 2)
+    cores = set()
+    physical = core = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "physical id":
+            physical = value.strip()
+        elif key == "core id":
+            core = value.strip()
+            cores.add((physical, core))
+    return max(1, len(cores) or (os.cpu_count() or 1))
+
+
+class _LlamaLog:
+    """Routes llama.cpp's own log: silent unless verbose, last lines kept so a
+    load failure can say what llama.cpp said."""
+
+    lines: ClassVar[deque[str]] = deque(maxlen=50)
+    verbose: ClassVar[bool] = False
+    _installed: ClassVar[Any] = None
+
+    @classmethod
+    def install(cls, verbose: bool) -> None:
+        import llama_cpp
+
+        cls.verbose = verbose
+        if cls._installed is not None:
+            return
+
+        @llama_cpp.llama_log_callback
+        def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+            line = text.decode("utf-8", errors="replace")
+            cls.lines.append(line)
+            if cls.verbose:
+                os.write(2, text)
+
+        cls._installed = callback  # keep the ctypes callback alive
+        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+    @classmethod
+    def last_error(cls) -> str:
+        for line in reversed(cls.lines):
+            text = line.strip()
+            if text and ("error" in text.lower() or "failed" in text.lower()):
+                return text
+        return ""
+
+
+def check_gguf_file(path: Path) -> None:
+    """Fail with one clear line before llama.cpp gets a file it would choke on."""
+    if not path.exists():
+        raise ModelNotFoundError(
+            f"model file not found: {path}. Run `assistant model pull` or pass --model PATH."
+        )
+    if not path.is_file():
+        raise ModelLoadError(f"model path is not a file: {path}")
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelLoadError(f"{path} is not a GGUF model file (bad magic {magic!r})")
+
+
+def model_identity(path: Path) -> str:
+    """Stable id of a model file for cache keys: size, mtime and a hash of its head."""
+    stat = path.stat()
+    with open(path, "rb") as fh:
+        head = hashlib.sha256(fh.read(1 << 20)).hexdigest()[:16]
+    return f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}:{head}"
+
+
+class LlamaEngine:
+    def __init__(self, llama: Any, path: Path, config: EngineConfig, trace: TraceWriter | None):
+        from assistant.llm.llama_tokenizer import LlamaTokenizer
+
+        self._llama = llama
+        self.path = path
+        self.config = config
+        self.trace = trace
+        self._tokenizer = LlamaTokenizer(llama)
+        self._stats = GenerationStats()
+        self._cancel: CancelToken | None = None
+        self._abort_cb = self._install_abort_callback()
+        self._prefix_cache: PrefixCache | None = None
+        if config.prefix_cache_dir is not None:
+            namespace = f"{model_identity(path)}|ctx={self.n_ctx}|kv={config.kv_type}|fa={config.flash_attn}"
+            self._prefix_cache = PrefixCache(
+                config.prefix_cache_dir, namespace, config.prefix_cache_max_bytes
+            )
+
+    # -- loading ---------------------------------------------------------------
+    @classmethod
+    def load(
+        cls, path: Path, config: EngineConfig | None = None, trace: TraceWriter | None = None
+    ) -> LlamaEngine:
+        config = config or EngineConfig()
+        path = path.expanduser()
+        check_gguf_file(path)
+        _LlamaLog.install(config.verbose)
+        import llama_cpp
+
+        n_threads = config.n_threads or physical_cores()
+        n_ctx_train = _n_ctx_train(path)
+        n_ctx = min(config.n_ctx, n_ctx_train) if n_ctx_train > 0 else config.n_ctx
+        kwargs: dict[str, Any] = {}
+        if config.kv_type and config.kv_type != "f16":
+            if config.kv_type not in KV_TYPES:
+                raise ModelLoadError(
+                    f"unknown KV cache type {config.kv_type!r}; use one of {', '.join(KV_TYPES)}"
+                )
+            kwargs["type_k"] = kwargs["type_v"] = KV_TYPES[config.kv_type]
+        flash_attn = config.flash_attn or "type_v" in kwargs
+        _LlamaLog.lines.clear()
+        try:
+            llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_batch=min(config.n_batch, n_ctx),
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                use_mmap=True,
+                flash_attn=flash_attn,
+                swa_full=True,  # keep full KV so a shorter prefix can always be re-used
+                seed=config.seed,
+                verbose=config.verbose,
+                **kwargs,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            detail = _LlamaLog.last_error() or str(exc)
+            if "context" in str(exc).lower():
+                raise ModelLoadError(
+                    f"cannot create a {n_ctx}-token context for {path.name} ({detail}); "
+                    "lower it with --ctx"
+                ) from exc
+            raise ModelLoadError(f"cannot load {path}: {detail}") from exc
+        return cls(llama, path, replace(config, n_ctx=n_ctx, n_threads=n_threads), trace)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._llama.close()
+
+    # -- properties --------------------------------------------------------------
+    @property
+    def tokenizer(self) -> Any:
+        return self._tokenizer
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self._llama.n_ctx())
+
+    @property
+    def chat_template(self) -> str | None:
+        value = self._llama.metadata.get("tokenizer.chat_template")
+        return str(value) if value else None
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return dict(self._llama.metadata)
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
+
+    @property
+    def cached_tokens(self) -> list[int]:
+        """The token sequence the KV cache holds now."""
+        return [int(t) for t in self._llama.input_ids[: self._llama.n_tokens]]
+
+    # -- evaluation -----------------------------------------------------------------
+    def _install_abort_callback(self) -> Any:
+        import llama_cpp
+
+        def should_abort(_data: ctypes.c_void_p) -> bool:
+            return bool(self._cancel is not None and self._cancel.cancelled)
+
+        return llama_cpp.ggml_abort_callback(should_abort)
+
+    def _abortable(self, enabled: bool) -> None:
+        """ggml asks the abort callback at every graph node. That is worth it
+        while a long prompt evaluates (Ctrl-C stops it mid-batch), but a Python
+        call per node costs ~5% of token generation, where cancel is checked
+        between tokens anyway."""
+        import llama_cpp
+
+        callback = self._abort_cb if enabled else llama_cpp.ggml_abort_callback()  # NULL
+        llama_cpp.llama_set_abort_callback(self._llama._ctx.ctx, callback, None)
+
+    def _truncate(self, n: int) -> None:
+        llama = self._llama
+        if n < llama.n_tokens and not llama._ctx.kv_cache_seq_rm(-1, n, -1):
+            llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+            n = 0
+        llama.n_tokens = min(n, llama.n_tokens)
+
+    def _common_prefix(self, prompt: list[int]) -> int:
+        cached = self._llama.input_ids[: self._llama.n_tokens]
+        n = 0
+        for a, b in zip(cached, prompt, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    def _restore_from_disk(self, prompt: list[int], have: int) -> int:
+        if self._prefix_cache is None:
+            return have
+        entry = self._prefix_cache.lookup(prompt, longer_than=have)
+        if entry is None:
+            return have
+        import llama_cpp
+
+        llama = self._llama
+        self._truncate(0)
+        out = (llama_cpp.llama_token * entry.n_tokens)()
+        n_out = ctypes.c_size_t(0)
+        path = str(self._prefix_cache.directory / entry.file).encode()
+        read = llama_cpp.llama_state_seq_load_file(
+            llama._ctx.ctx, path, 0, out, entry.n_tokens, ctypes.byref(n_out)
+        )
+        if read == 0 or n_out.value != entry.n_tokens or list(out) != prompt[: entry.n_tokens]:
+            llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+            llama.n_tokens = 0
+            return 0
+        llama.input_ids[: entry.n_tokens] = prompt[: entry.n_tokens]
+        llama.n_tokens = entry.n_tokens
+        self._stats.loaded_tokens = entry.n_tokens
+        return entry.n_tokens
+
+    def _save_to_disk(self, prefix: list[int]) -> None:
+        if self._prefix_cache is None or self._prefix_cache.contains(prefix):
+            return
+        import llama_cpp
+
+        target = self._prefix_cache.path_for(prefix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tokens = (llama_cpp.llama_token * len(prefix))(*prefix)
+        ok = llama_cpp.llama_state_seq_save_file(
+            self._llama._ctx.ctx, str(tmp).encode(), 0, tokens, len(prefix)
+        )
+        if ok:
+            os.replace(tmp, target)
+            self._prefix_cache.add(prefix, target)
+        else:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def _eval(self, tokens: list[int]) -> None:
+        if tokens:
+            self._llama.eval(tokens)
+
+    def _evaluate_prompt(self, request: GenerationRequest) -> None:
+        prompt = list(request.prompt)
+        have = self._common_prefix(prompt)
+        self._stats.reused_tokens = have
+        have = self._restore_from_disk(prompt, have)
+        if have == len(prompt):
+            have -= 1  # the last prompt token must be evaluated again for fresh logits
+            self._stats.reused_tokens = min(self._stats.reused_tokens, have)
+            if self._stats.loaded_tokens:
+                self._stats.loaded_tokens = have
+        self._truncate(have)
+        boundary = request.cache_boundary
+        if boundary is not None and have < boundary <= len(prompt) - 1:
+            self._eval(prompt[have:boundary])
+            self._save_to_disk(prompt[:boundary])
+            have = boundary
+        self._eval(prompt[have:])
+        self._stats.evaluated_tokens = len(prompt) - (
+            self._stats.loaded_tokens or self._stats.reused_tokens
+        )
+        if boundary is not None and boundary == len(prompt):
+            self._save_to_disk(prompt)
+
+    def generate(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GeneratedToken]:
+        llama = self._llama
+        prompt = list(request.prompt)
+        self._stats = GenerationStats(prompt_tokens=len(prompt))
+        self._cancel = cancel
+        if not prompt:
+            raise ValueError("empty prompt")
+        if len(prompt) >= self.n_ctx:
+            raise ModelLoadError(
+                f"prompt of {len(prompt)} tokens does not fit the {self.n_ctx}-token context"
+            )
+        generated: list[int] = []
+        stop_ids = self._tokenizer.eos_ids | request.stop_ids
+        reason = "max_tokens"
+        sampler: Sampler | None = None
+        try:
+            start = time.perf_counter()
+            self._abortable(True)
+            try:
+                self._evaluate_prompt(request)
+            except RuntimeError:
+                if cancel is not None and cancel.cancelled:
+                    self._truncate(llama.n_tokens)
+                    reason = "cancelled"
+                    return
+                raise
+            finally:
+                self._abortable(False)
+            self._stats.prompt_eval_ms = (time.perf_counter() - start) * 1000
+            seed = request.sampling.seed if request.sampling.seed is not None else self.config.seed
+            sampler = Sampler(llama, request.sampling, request.grammar, seed, self._tokenizer.piece)
+            gen_start = time.perf_counter()
+            budget = min(request.max_tokens, self.n_ctx - len(prompt) - 1)
+            while len(generated) < budget:
+                if cancel is not None and cancel.cancelled:
+                    reason = "cancelled"
+                    break
+                token = sampler.sample()
+                generated.append(token)
+                yield GeneratedToken(token, self._tokenizer.piece(token))
+                if token in stop_ids:
+                    reason = "stop"
+                    break
+                if len(generated) >= budget:
+                    break
+                try:
+                    llama.eval([token])
+                except RuntimeError:
+                    if cancel is not None and cancel.cancelled:
+                        reason = "cancelled"
+                        break
+                    raise
+            self._stats.generation_ms = (time.perf_counter() - gen_start) * 1000
+        finally:
+            if sampler is not None:
+                sampler.close()
+            self._stats.generated_tokens = len(generated)
+            self._stats.stop_reason = reason
+            self._cancel = None
+            if self.trace is not None:
+                self.trace.record(
+                    model=self.path.name, prompt=prompt, generated=generated, stats=self._stats
+                )
+
+
+def _n_ctx_train(path: Path) -> int:
+    from assistant.llm.gguf import read_gguf_info
+
+    try:
+        return read_gguf_info(path).context_length or 0
+    except Exception:
+        return 0

@@ -1,0 +1,417 @@
+"""Turning agent events into output. Renderers only consume events.
+
+- `RichRenderer`: a terminal. Answers stream as Markdown (code highlighted),
+  thoughts dimmed or hidden, one status line per tool call, edits as coloured
+  diffs, a footer with context use and speed.
+- `PlainRenderer`: not a terminal. Text as it comes on stdout, everything else
+  as plain lines on stderr, no ANSI codes.
+- `JsonRenderer`: `--json`. One JSON object per line on stdout.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.status import Status
+from rich.syntax import Syntax
+from rich.text import Text
+
+from assistant.events import (
+    AgentEvent,
+    Done,
+    Notice,
+    Progress,
+    StepStats,
+    TextDelta,
+    ThoughtDelta,
+    ToolCall,
+    ToolCallError,
+    ToolFinished,
+    ToolStarted,
+    TurnFinished,
+)
+
+CODE_THEME = "monokai"
+REFRESH_SECONDS = 0.08
+
+
+def call_summary(name: str, arguments: dict[str, Any]) -> str:
+    """`read_file todo/store.py` — the tool and its most telling argument."""
+    for key in ("path", "pattern", "query", "command", "glob"):
+        value = arguments.get(key)
+        if isinstance(value, str) and value:
+            return f"{name} {value}"
+    return name
+
+
+def outcome_line(event: ToolFinished) -> str:
+    first = event.text.strip().splitlines()[0] if event.text.strip() else ""
+    return first[:120]
+
+
+def footer_text(stats: StepStats | None, turn: TurnFinished) -> str:
+    parts = []
+    if stats is not None:
+        parts.append(f"{stats.used_tokens:,}/{stats.n_ctx:,} tokens")
+    total = turn.stats
+    if total.generation_ms > 0:
+        parts.append(f"{total.tokens_per_second:.1f} tok/s")
+    if total.prompt_eval_ms > 0:
+        parts.append(f"prompt {total.evaluated_tokens:,} tok in {total.prompt_eval_ms / 1000:.1f}s")
+    parts.append(f"{turn.steps} step{'s' if turn.steps != 1 else ''}")
+    return " · ".join(parts)
+
+
+# ---------------------------------------------------------------- Rich
+
+
+class _MarkdownStream:
+    """Streams Markdown through a Live region of at most one screen: lines that
+    scroll out of it are printed for good, so nothing is drawn twice."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.text = ""
+        self.printed = 0
+        self.last = 0.0
+        self.live = Live(console=console, auto_refresh=False, transient=False)
+        self.live.start()
+
+    def _lines(self) -> list[str]:
+        buffer = io.StringIO()
+        render = Console(
+            file=buffer,
+            width=self.console.width,
+            force_terminal=True,
+            color_system="truecolor" if self.console.color_system == "truecolor" else "256",
+        )
+        render.print(Markdown(self.text, code_theme=CODE_THEME))
+        return buffer.getvalue().rstrip("\n").splitlines()
+
+    def add(self, delta: str) -> None:
+        self.text += delta
+        now = time.monotonic()
+        if now - self.last >= REFRESH_SECONDS:
+            self.last = now
+            self._refresh(final=False)
+
+    def _refresh(self, final: bool) -> None:
+        lines = self._lines()
+        window = max(4, self.console.height - 2)
+        stable = len(lines) if final else max(self.printed, len(lines) - window)
+        if stable > self.printed:
+            self.live.console.print(Text.from_ansi("\n".join(lines[self.printed : stable])))
+            self.printed = stable
+        self.live.update(Text.from_ansi("\n".join(lines[self.printed :])), refresh=True)
+
+    def finish(self) -> None:
+        self._refresh(final=True)
+        self.live.update(Text(""), refresh=True)
+        self.live.stop()
+
+
+class RichRenderer:
+    def __init__(self, console: Console | None = None, show_thoughts: bool = True) -> None:
+        self.console = console or Console(highlight=False)
+        self.show_thoughts = show_thoughts
+        self._stream: _MarkdownStream | None = None
+        self._status: Status | None = None
+        self._thinking = False
+        self._last_stats: StepStats | None = None
+
+    # -- helpers
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def _start_status(self, message: str) -> None:
+        self._stop_status()
+        self._status = self.console.status(message, spinner="dots")
+        self._status.start()
+
+    def _end_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.finish()
+            self._stream = None
+        if self._thinking:
+            self.console.print()
+            self._thinking = False
+
+    def close(self) -> None:
+        self._stop_status()
+        self._end_stream()
+
+    # -- events
+    def __call__(self, event: AgentEvent) -> None:
+        if isinstance(event, Progress):
+            self._end_stream()
+            self._start_status(f"{event.message}…")
+            return
+        if isinstance(event, ThoughtDelta):
+            if not self.show_thoughts:
+                if self._status is None:
+                    self._start_status("thinking…")
+                return
+            self._stop_status()
+            self._thinking = True
+            self.console.print(Text(event.text, style="dim italic"), end="")
+            return
+        self._stop_status()
+        if isinstance(event, TextDelta):
+            if self._thinking:
+                self.console.print()
+                self._thinking = False
+            if self._stream is None:
+                if not event.text.strip():
+                    return
+                self._stream = _MarkdownStream(self.console)
+            self._stream.add(event.text)
+        elif isinstance(event, ToolCall | ToolCallError | Done):
+            self._end_stream()
+        elif isinstance(event, ToolStarted):
+            self._end_stream()
+            self._start_status(f"{call_summary(event.name, event.arguments)}…")
+        elif isinstance(event, ToolFinished):
+            self._stop_status()
+            mark = "[green]✓[/]" if event.ok else "[red]✗[/]"
+            line = Text.from_markup(f"{mark} [bold]")
+            line.append(call_summary(event.name, event.arguments))
+            line.append(" — ", style="dim")
+            line.append(outcome_line(event), style="dim" if event.ok else "red")
+            self.console.print(line)
+            if event.diff:
+                self.diff(event.diff)
+        elif isinstance(event, Notice):
+            self._end_stream()
+            style = "yellow" if event.warning else "dim"
+            self.console.print(Text(event.text, style=style))
+        elif isinstance(event, StepStats):
+            self._last_stats = event
+        elif isinstance(event, TurnFinished):
+            self._end_stream()
+            self.console.print(Text(footer_text(self._last_stats, event), style="dim"))
+
+    def info(self, text: str) -> None:
+        self.close()
+        self.console.print(text, markup=False, highlight=False)
+
+    def markdown(self, text: str) -> None:
+        self.close()
+        self.console.print(Markdown(text, code_theme=CODE_THEME))
+
+    def warn(self, text: str) -> None:
+        self.close()
+        self.console.print(Text(text, style="yellow"))
+
+    def diff(self, diff: str) -> None:
+        self.console.print(
+            Syntax(diff.rstrip("\n"), "diff", theme=CODE_THEME, background_color="default")
+        )
+
+    def record(self, kind: str, **fields: Any) -> None:
+        return
+
+    @contextmanager
+    def status(self, message: str) -> Iterator[None]:
+        self._start_status(message)
+        try:
+            yield
+        finally:
+            self._stop_status()
+
+
+# ---------------------------------------------------------------- plain
+
+
+class PlainRenderer:
+    """No terminal: the answer text on `out`, the rest as plain lines on `err`."""
+
+    def __init__(
+        self, out: TextIO | None = None, err: TextIO | None = None, show_thoughts: bool = False
+    ) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.show_thoughts = show_thoughts
+        self._at_line_start = True
+        self._answer_started = False
+        self._last_stats: StepStats | None = None
+
+    def _text(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+        if text:
+            self._at_line_start = text.endswith("\n")
+
+    def _line(self, text: str) -> None:
+        if not self._at_line_start:
+            self._text("\n")
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    def __call__(self, event: AgentEvent) -> None:
+        if isinstance(event, TextDelta):
+            if not self._answer_started:
+                if not event.text.strip():
+                    return  # leading blank lines of an answer
+                self._answer_started = True
+            self._text(event.text)
+        elif isinstance(event, ThoughtDelta):
+            if self.show_thoughts:
+                self.err.write(event.text)
+                self.err.flush()
+        elif isinstance(event, ToolCall | Done):
+            self._answer_started = False
+        elif isinstance(event, ToolFinished):
+            mark = "ok" if event.ok else "failed"
+            self._line(
+                f"[{mark}] {call_summary(event.name, event.arguments)}: {outcome_line(event)}"
+            )
+            if event.diff:
+                self.err.write(event.diff if event.diff.endswith("\n") else event.diff + "\n")
+        elif isinstance(event, Notice):
+            self._line(("warning: " if event.warning else "") + event.text)
+        elif isinstance(event, StepStats):
+            self._last_stats = event
+        elif isinstance(event, TurnFinished):
+            if not self._at_line_start:
+                self._text("\n")
+            self.err.write(footer_text(self._last_stats, event) + "\n")
+            self.err.flush()
+
+    def info(self, text: str) -> None:
+        self._text(text + "\n")
+
+    def markdown(self, text: str) -> None:
+        self._text(text + "\n")
+
+    def warn(self, text: str) -> None:
+        self._line(f"warning: {text}")
+
+    def diff(self, diff: str) -> None:
+        self._text(diff if diff.endswith("\n") else diff + "\n")
+
+    def record(self, kind: str, **fields: Any) -> None:
+        return
+
+    def close(self) -> None:
+        if not self._at_line_start:
+            self._text("\n")
+
+    @contextmanager
+    def status(self, message: str) -> Iterator[None]:
+        self.err.write(message + "\n")
+        self.err.flush()
+        yield
+
+
+# ---------------------------------------------------------------- JSON lines
+
+
+@dataclass
+class JsonRenderer:
+    """`--json`: every event one JSON object per line; text deltas as they come."""
+
+    out: TextIO
+
+    def _write(self, kind: str, **fields: Any) -> None:
+        self.out.write(json.dumps({"type": kind, **fields}, default=str) + "\n")
+        self.out.flush()
+
+    def __call__(self, event: AgentEvent) -> None:
+        if isinstance(event, TextDelta):
+            self._write("text", text=event.text)
+        elif isinstance(event, ThoughtDelta):
+            self._write("thought", text=event.text)
+        elif isinstance(event, ToolStarted):
+            self._write("tool_call", name=event.name, arguments=event.arguments)
+        elif isinstance(event, ToolFinished):
+            self._write(
+                "tool_result", name=event.name, ok=event.ok, text=event.text, path=event.path
+            )
+            if event.diff:
+                self._write("diff", path=event.path, diff=event.diff)
+        elif isinstance(event, ToolCallError):
+            self._write("tool_error", message=event.message)
+        elif isinstance(event, Notice):
+            self._write("notice", text=event.text, warning=event.warning)
+        elif isinstance(event, StepStats):
+            s = event.stats
+            self._write(
+                "step",
+                prompt_tokens=s.prompt_tokens,
+                reused_tokens=s.reused_tokens,
+                loaded_tokens=s.loaded_tokens,
+                evaluated_tokens=s.evaluated_tokens,
+                generated_tokens=s.generated_tokens,
+                prompt_eval_ms=round(s.prompt_eval_ms, 1),
+                generation_ms=round(s.generation_ms, 1),
+                used_tokens=event.used_tokens,
+                n_ctx=event.n_ctx,
+            )
+        elif isinstance(event, TurnFinished):
+            s = event.stats
+            self._write(
+                "final",
+                text=event.answer,
+                outcome=event.outcome.value,
+                steps=event.steps,
+                tool_calls=event.tool_calls,
+                changed_files=list(event.changed_files),
+            )
+            self._write(
+                "stats",
+                evaluated_tokens=s.evaluated_tokens,
+                generated_tokens=s.generated_tokens,
+                prompt_eval_ms=round(s.prompt_eval_ms, 1),
+                generation_ms=round(s.generation_ms, 1),
+                tokens_per_second=round(s.tokens_per_second, 2),
+            )
+
+    def info(self, text: str) -> None:
+        self._write("info", text=text)
+
+    def markdown(self, text: str) -> None:
+        self._write("info", text=text)
+
+    def warn(self, text: str) -> None:
+        self._write("notice", text=text, warning=True)
+
+    def diff(self, diff: str) -> None:
+        self._write("diff", path=None, diff=diff)
+
+    def record(self, kind: str, **fields: Any) -> None:
+        self._write(kind, **fields)
+
+    def close(self) -> None:
+        return
+
+    @contextmanager
+    def status(self, message: str) -> Iterator[None]:
+        self._write("progress", text=message)
+        yield
+
+
+AnyRenderer = RichRenderer | PlainRenderer | JsonRenderer
+
+
+def make_renderer(
+    *, as_json: bool, show_thoughts: bool, stream: TextIO | None = None
+) -> AnyRenderer:
+    """JSON when asked; Rich on a terminal; plain text otherwise."""
+    out = stream or sys.stdout
+    if as_json:
+        return JsonRenderer(out)
+    if out.isatty():
+        return RichRenderer(Console(file=out, highlight=False), show_thoughts=show_thoughts)
+    return PlainRenderer(out, sys.stderr, show_thoughts=show_thoughts)
