@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.llm.scripted import ScriptedEngine
 from tests.fixtures.build_models import ensure_models
 
 
@@ -31,6 +32,26 @@ def smollm2_path(test_models: dict[str, Path]) -> Path:
 @pytest.fixture(scope="session")
 def gemma4_vocab_path(test_models: dict[str, Path]) -> Path:
     return test_models["gemma4_vocab"]
+
+
+@pytest.fixture(scope="session")
+def gemma4_vocab_engine(gemma4_vocab_path: Path) -> ScriptedEngine:
+    """The real Gemma 4 vocabulary, chat template and metadata, loaded once."""
+    return ScriptedEngine.from_vocab(gemma4_vocab_path)
+
+
+@pytest.fixture
+def scripted(gemma4_vocab_engine: ScriptedEngine) -> ScriptedEngine:
+    """A fresh `ScriptedEngine` (empty script, 4096-token context) over the real
+    Gemma 4 tokenizer: add the model's turns with `add_text`/`add_turns`."""
+    base = gemma4_vocab_engine
+    return ScriptedEngine(
+        base.tokenizer,
+        n_ctx=4096,
+        chat_template=base.chat_template,
+        metadata=base.metadata,
+        path=base.path,
+    )
 
 
 @pytest.fixture(autouse=True, scope="session")
