@@ -19,6 +19,7 @@ from assistant.agent.loop import Agent, AgentConfig
 from assistant.agent.session import Session
 from assistant.events import AgentEvent
 from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.scripted import ScriptedEngine
 from assistant.llm.trace import TraceWriter
 from assistant.protocols import make_protocol
 
@@ -90,7 +91,7 @@ AgentFactory = Callable[..., Agent]
 
 
 def build_agent(
-    engine: LlamaEngine,
+    engine: LlamaEngine | ScriptedEngine,
     root: Path,
     config: AgentConfig,
     *,
@@ -125,6 +126,15 @@ class Recorder:
 
     def of(self, kind: type) -> list:  # type: ignore[type-arg]
         return [e for e in self.events if isinstance(e, kind)]
+
+
+def call(name: str, **args: str | int) -> str:
+    """A Gemma 4 tool call as the model writes it, up to where it stops for the
+    response (format: the GGUF chat template's `format_function_call`)."""
+    body = ",".join(
+        f'{k}:<|"|>{v}<|"|>' if isinstance(v, str) else f"{k}:{v}" for k, v in args.items()
+    )
+    return f"<|tool_call>call:{name}{{{body}}}<tool_call|><|tool_response>"
 
 
 def trace_of(engine: LlamaEngine) -> Path:
