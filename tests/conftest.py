@@ -13,6 +13,12 @@ import pytest
 from assistant.llm.scripted import ScriptedEngine
 from tests.fixtures.build_models import ensure_models
 
+# llama.cpp threads for every test engine. With two threads, each token waits
+# at barriers for both; on a loaded 2-core machine the other thread is often
+# descheduled, and generation measured 40x slower (73 s against 1.8 s for 30
+# SmolLM2 tokens at load 11). One thread never waits for another.
+ENGINE_THREADS = 1
+
 
 @pytest.fixture(scope="session")
 def test_models() -> dict[str, Path]:
@@ -64,6 +70,7 @@ def _private_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             "ASSISTANT_DATA_DIR": str(home / "data"),
             "XDG_CONFIG_HOME": str(home / "config"),
             "HF_HUB_OFFLINE": "1",
+            "ASSISTANT_THREADS": str(ENGINE_THREADS),  # for the CLI in subprocesses
             "GIT_AUTHOR_NAME": "Test",
             "GIT_AUTHOR_EMAIL": "test@example.com",
             "GIT_COMMITTER_NAME": "Test",
@@ -92,6 +99,7 @@ _ENV = (
     "ASSISTANT_MODEL",
     "ASSISTANT_CTX",
     "ASSISTANT_APPROVAL",
+    "ASSISTANT_THREADS",
 )
 
 

@@ -22,6 +22,7 @@ from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.scripted import ScriptedEngine
 from assistant.llm.trace import TraceWriter
 from assistant.protocols import make_protocol
+from tests.conftest import ENGINE_THREADS
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples" / "demo-repo"
@@ -71,7 +72,9 @@ def gemma_engine(
 ) -> Iterator[LlamaEngine]:
     trace = tmp_path_factory.mktemp("trace") / "trace.jsonl"
     engine = LlamaEngine.load(
-        tiny_gemma4_path, EngineConfig(n_ctx=4096, seed=0), TraceWriter(trace)
+        tiny_gemma4_path,
+        EngineConfig(n_threads=ENGINE_THREADS, n_ctx=4096, seed=0),
+        TraceWriter(trace),
     )
     yield engine
     engine.close()
@@ -82,7 +85,9 @@ def smol_engine(
     smollm2_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LlamaEngine]:
     trace = tmp_path_factory.mktemp("trace") / "trace.jsonl"
-    engine = LlamaEngine.load(smollm2_path, EngineConfig(n_ctx=4096, seed=0), TraceWriter(trace))
+    engine = LlamaEngine.load(
+        smollm2_path, EngineConfig(n_threads=ENGINE_THREADS, n_ctx=4096, seed=0), TraceWriter(trace)
+    )
     yield engine
     engine.close()
 

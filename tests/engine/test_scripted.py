@@ -19,6 +19,7 @@ from assistant.llm.engine import (
 from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.scripted import ScriptedEngine, ScriptError
 from assistant.llm.trace import TraceWriter, read_trace
+from tests.conftest import ENGINE_THREADS
 
 CALL = '<|tool_call>call:read_file{path:<|"|>a.py<|"|>}<tool_call|><|tool_response>'
 
@@ -159,7 +160,9 @@ def test_from_vocab_carries_the_models_template(gemma4_vocab_engine: ScriptedEng
 def test_stats_match_the_real_engine(tiny_gemma4_path: Path, scripted: ScriptedEngine) -> None:
     """Real inference: four calls (cold, extended, diverging, repeated) on the
     tiny Gemma 4, then the same calls replaying its output."""
-    real = LlamaEngine.load(tiny_gemma4_path, EngineConfig(n_ctx=512, n_batch=64))
+    real = LlamaEngine.load(
+        tiny_gemma4_path, EngineConfig(n_threads=ENGINE_THREADS, n_ctx=512, n_batch=64)
+    )
     try:
         tok = real.tokenizer
         first = prompt_of(scripted, "hello there")
