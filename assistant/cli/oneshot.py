@@ -18,7 +18,7 @@ import typer
 from assistant.agent.context import Mode, repo_context, system_text
 from assistant.agent.loop import Agent, AgentConfig, ToolStep, edit_plan
 from assistant.agent.session import Session
-from assistant.cli.options import engine_config
+from assistant.cli.options import engine_config, show_notes
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, UsageError
 from assistant.llm.engine import SamplingParams
@@ -94,7 +94,7 @@ def open_runtime(
         "temperature": opts.temperature,
         "max_tokens": opts.max_tokens,
     }
-    settings = load_settings(root, flags)
+    settings = show_notes(load_settings(root, flags))
     path = resolve_model_path(settings.model, settings)
     config = engine_config(settings, verbose=opts.verbose)
     trace = TraceWriter(opts.trace) if opts.trace else None

@@ -3,6 +3,7 @@ configuration (context, threads, KV type, the disk prefix cache)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from assistant.config import Settings, load_settings, user_cache_dir
@@ -21,5 +22,12 @@ def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:
     )
 
 
+def show_notes(settings: Settings) -> Settings:
+    """One stderr line per note (a capped value, repo settings not trusted)."""
+    for note in settings.notes:
+        sys.stderr.write(f"note: {note}\n")
+    return settings
+
+
 def settings_for(repo_root: Path | None, **flags: object) -> Settings:
-    return load_settings(repo_root, {k: v for k, v in flags.items() if v is not None})
+    return show_notes(load_settings(repo_root, {k: v for k, v in flags.items() if v is not None}))
