@@ -208,5 +208,5 @@ def test_read_repo_file_refuses_dot_git(tmp_path: Path) -> None:
     (repo / ".git").mkdir(parents=True)
     (repo / ".git/config").write_text("[core]\n")
     (repo / "AGENTS.md").symlink_to(".git/config")
-    with pytest.raises(ConfinedReadError, match=".git"):
+    with pytest.raises(ConfinedReadError, match=r"into \.git"):
         read_repo_file(repo, "AGENTS.md", 1000)
