@@ -40,6 +40,7 @@ from assistant.cli.oneshot import (
 )
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
+from assistant.repo.git import git_env
 from assistant.tools.approval import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -223,7 +224,11 @@ class ChatApp:
 
     def cmd_diff(self, args: list[str]) -> None:
         proc = subprocess.run(
-            ["git", "diff", *args], cwd=self.runtime.root, capture_output=True, text=True
+            ["git", "diff", *args],
+            cwd=self.runtime.root,
+            env=git_env(),
+            capture_output=True,
+            text=True,
         )
         if proc.stdout.strip():
             self.renderer.diff(proc.stdout)

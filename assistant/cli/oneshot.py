@@ -25,6 +25,7 @@ from assistant.llm.engine import SamplingParams
 from assistant.llm.llama import LlamaEngine
 from assistant.llm.trace import TraceWriter
 from assistant.protocols import make_protocol
+from assistant.repo.git import git_env
 from assistant.tools.approval import ApprovalPolicy, Approver
 from assistant.tools.journal import UndoJournal, new_session_id
 from assistant.tools.registry import Toolbox
@@ -179,7 +180,12 @@ def _exit(code: int) -> typer.Exit:
 
 def git_diff_of(root: Path, files: tuple[str, ...]) -> str:
     proc = subprocess.run(
-        ["git", "diff", "--", *files], cwd=root, capture_output=True, text=True, check=False
+        ["git", "diff", "--", *files],
+        cwd=root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return proc.stdout
 
@@ -189,9 +195,15 @@ def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -
     from assistant import prompts
 
     root = runtime.root
-    subprocess.run(["git", "add", "--", *files], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "add", "--", *files], cwd=root, env=git_env(), check=True, capture_output=True
+    )
     diff = subprocess.run(
-        ["git", "diff", "--cached", "--", *files], cwd=root, capture_output=True, text=True
+        ["git", "diff", "--cached", "--", *files],
+        cwd=root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
     ).stdout
     message = runtime.agent.complete(prompts.load("commit").strip(), diff, 96)
     message = message.strip().strip("`").strip()
@@ -200,13 +212,18 @@ def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -
     proc = subprocess.run(
         ["git", "commit", "-q", "-m", message, "--", *files],
         cwd=root,
+        env=git_env(),
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         raise AssistantError(f"git commit failed: {proc.stderr.strip() or proc.stdout.strip()}")
     sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     return sha, message
 

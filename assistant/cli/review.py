@@ -273,7 +273,7 @@ def register(app: typer.Typer) -> None:
             except (AssistantError, typer.Exit):
                 raise
             except Exception as exc:  # never a traceback, never a blocked commit
-                if strict:
+                if strict or spec.mode is not DiffMode.STAGED:
                     raise AssistantError(f"review failed: {_one_line(exc)}") from exc
                 err.print(
                     f"warning: review failed: {_one_line(exc)}; commit allowed",
