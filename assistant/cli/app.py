@@ -60,6 +60,13 @@ def version() -> None:
 def model_pull(
     name: Annotated[str, typer.Argument(help="Model to download.")] = "gemma-4-e4b",
     force: Annotated[bool, typer.Option("--force", help="Download again.")] = False,
+    hf_endpoint: Annotated[
+        bool,
+        typer.Option(
+            "--hf-endpoint",
+            help="Download from the host in HF_ENDPOINT (a mirror), not the Hugging Face hub.",
+        ),
+    ] = False,
 ) -> None:
     """Download a model once (resumable, size and sha256 checked). The only
     command besides --endpoint that uses the network."""
@@ -70,7 +77,9 @@ def model_pull(
     err_console.print(
         f"downloading {KNOWN_MODELS[name].filename} from {KNOWN_MODELS[name].repo_id}"
     )
-    path = pull(name, force=force)  # huggingface_hub draws its own progress bar
+    path = pull(
+        name, force=force, allow_endpoint=hf_endpoint
+    )  # huggingface_hub draws its own progress bar
     console.print(f"[green]ready:[/] {path}")
 
 
