@@ -65,7 +65,7 @@ def test_state_file_without_a_recorded_checksum_is_not_loaded(
     cache_dir = tmp_path / "prefix"
     config = EngineConfig(n_ctx=1024, prefix_cache_dir=cache_dir)
     system = "Answer in one word. " * 30
-    first, _, n_prefix = _run(smollm2_path, config, system)
+    first, _, _ = _run(smollm2_path, config, system)
     index_path = cache_dir / PrefixCache.INDEX
     index = json.loads(index_path.read_text())
     for items in index.values():
