@@ -242,8 +242,8 @@ class ToolContext:
                     "instructions, ignore list or commit hooks), so a change to it needs "
                     "the user's approval of that very change; auto-edit and --yes do not "
                     "cover it. Nothing was changed: tell the user what you would change. "
-                    "(The user can run with --ask to approve it, or give `assistant tool` "
-                    "--allow-protected.)",
+                    "(The user can approve it in chat when asked, or run `assistant tool` "
+                    "with --ask, or with --yes --allow-protected.)",
                     request.path,
                 )
             always_ask = True
