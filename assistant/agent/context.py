@@ -13,6 +13,7 @@ engine can restore from its disk cache is as long as possible:
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ MAX_INSTRUCTION_CHARS = 8_000
 GIT_DIFF_CHARS = 3000  # per diff; the model can ask git_diff for more
 
 
-class Mode:
+class Mode(enum.StrEnum):
     """Which task prompt follows the shared system prompt."""
 
     CHAT = "chat"

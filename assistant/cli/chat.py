@@ -21,23 +21,10 @@ import typer
 
 from assistant.agent.context import Mode, repo_map_text
 from assistant.agent.loop import ToolStep, edit_plan
+from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.agent.session import SESSION_FILE, latest_session_file
-from assistant.cli.oneshot import (
-    EXIT_HELP,
-    CtxOpt,
-    ModelOpt,
-    ModelOptions,
-    Runtime,
-    StepsOpt,
-    TempOpt,
-    ThreadsOpt,
-    TokensOpt,
-    TraceOpt,
-    VerboseOpt,
-    attach_files,
-    find_root,
-    open_runtime,
-)
+from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
+from assistant.cli.options import model_options
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
 from assistant.tools.approval import (
@@ -335,6 +322,7 @@ def register(app: typer.Typer) -> None:
     """Add `chat` to `app`."""
 
     @app.command("chat", epilog=EXIT_HELP)
+    @model_options
     def chat(
         resume: Annotated[
             bool, typer.Option("--resume", help="Continue the last session in this repository.")
@@ -343,15 +331,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--approval", help="ask (default), auto-edit or read-only."),
         ] = None,
-        think: Annotated[bool, typer.Option("--think", help="Let the model think first.")] = False,
-        model: ModelOpt = None,
-        ctx: CtxOpt = None,
-        threads: ThreadsOpt = None,
-        trace: TraceOpt = None,
-        verbose: VerboseOpt = False,
-        max_steps: StepsOpt = 12,
-        max_tokens: TokensOpt = None,
-        temperature: TempOpt = None,
+        *,
+        opts: ModelOptions,
     ) -> None:
         """Chat about this repository; the model reads files and proposes edits."""
         root = find_root()
@@ -366,15 +347,12 @@ def register(app: typer.Typer) -> None:
         saved = latest_session_file(UndoJournal.sessions_dir(root)) if resume else None
         if resume and saved is None:
             raise UsageError("no saved chat in this repository to resume")
-        opts = ModelOptions(
-            model, ctx, threads, trace, verbose, temperature, max_tokens, max_steps, think
-        )
         renderer = make_renderer(as_json=False, show_thoughts=True)
         runtime = open_runtime(
             opts,
             root=root,
             mode=Mode.CHAT,
-            renderer=renderer,
+            status=renderer.status,
             policy=policy,
             approver=PausingApprover(renderer, ConsoleApprover()),
             session_id=saved.parent.name if saved else None,

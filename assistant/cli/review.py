@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -65,22 +64,14 @@ def reviewer_factory(
         try:
             if replay is not None:
                 return ReplayReviewer(replay, ctx or DEFAULT_REPLAY_CTX)
-            from assistant.cli.options import engine_config, settings_for
-            from assistant.llm.llama import LlamaEngine
-            from assistant.llm.models import resolve_model_path
-            from assistant.llm.trace import TraceWriter
+            from assistant.agent.runtime import ModelOptions, load_engine, settings_for
 
-            settings = settings_for(
-                repo_root, model=str(model) if model else None, n_ctx=ctx, threads=threads
+            opts = ModelOptions(model=str(model) if model else None, ctx=ctx, threads=threads)
+            engine = load_engine(
+                settings_for(repo_root, opts),
+                trace=trace,
+                prefix_cache_dir=cache_dir if (prefix_cache and cache_dir) else prefix_cache,
             )
-            path = resolve_model_path(settings.model, settings)
-            config = engine_config(settings)
-            if not prefix_cache:
-                config = replace(config, prefix_cache_dir=None)
-            elif cache_dir is not None:
-                config = replace(config, prefix_cache_dir=cache_dir)
-            writer = TraceWriter(trace) if trace is not None else None
-            engine = LlamaEngine.load(path, config, trace=writer)
             return LlamaReviewer(engine, limits, max_answer_tokens)
         except UsageError:
             raise
