@@ -294,18 +294,22 @@ class ToolContext:
         request = ApprovalRequest(
             tool=tool, summary=summary, path=rel, diff=diff, protected=protected
         )
+        if before is not None and rel not in self.overlay:
+            with contextlib.suppress(OSError):
+                self._check_writable(rel, os.stat(resolved.abs))
         if self.dry_run:
             if self.policy is ApprovalPolicy.READ_ONLY:
                 self.approve(request)
             self.originals.setdefault(rel, before)
             self.overlay[rel] = after
             self.mark_read(rel, after, persist=False)
-            return ToolResult(
-                True, model_text + "\n(dry run: nothing was written)", diff=diff, path=rel
-            )
-        if before is not None:
-            with contextlib.suppress(OSError):
-                self._check_writable(rel, os.stat(resolved.abs))
+            note = "\n(dry run: nothing was written)"
+            if protected:
+                note += (
+                    f"\n(note: {rel} configures the assistant itself; applying it needs the "
+                    "user's approval of this change, or --yes --allow-protected)"
+                )
+            return ToolResult(True, model_text + note, diff=diff, path=rel)
         self.approve(request)
         # The user may have taken a while to answer, and another process may be editing
         # too: walk to the file again (no symlinks), lock its directory, and write only

@@ -499,9 +499,12 @@ class Sandbox:
                 os.close(fd)
 
     @contextlib.contextmanager
-    def open_place(self, resolved: Resolved, *, create_parents: bool = False) -> Iterator[Place]:
+    def open_place(
+        self, resolved: Resolved, *, create_parents: bool = False, lock: bool = True
+    ) -> Iterator[Place]:
         """The file's directory, walked from the root fd without following symlinks and
-        locked against other processes of the assistant until the block ends."""
+        (with `lock`) locked against other processes of the assistant until the block
+        ends. Changes lock; plain reads need not, as writers only ever rename whole files."""
         parts = PurePosixPath(resolved.rel).parts
         try:
             fd, created = self._open_dirs(parts[:-1], resolved.rel, create_parents)
@@ -515,7 +518,8 @@ class Sandbox:
                 f"cannot open the directory of {resolved.rel} ({exc.strerror})", resolved.rel
             ) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if lock:
+                fcntl.flock(fd, fcntl.LOCK_EX)
             yield Place(self, resolved, fd, parts[-1], created)
         finally:
             os.close(fd)  # closing the fd releases the lock
@@ -535,7 +539,7 @@ class Sandbox:
         """The file's bytes, re-checking confinement, type, links and size at the moment
         of reading."""
         try:
-            with self.open_place(resolved) as place:
+            with self.open_place(resolved, lock=False) as place:
                 return self._read_at(place.dir_fd, place.name, resolved)
         except FileNotFoundError:
             raise ToolError(

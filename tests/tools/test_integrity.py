@@ -208,6 +208,10 @@ def test_read_only_file_is_respected(repo: Path, make_toolbox: MakeToolbox) -> N
     assert not write.ok and "read-only" in write.text
     assert target.read_bytes() == before and (target.stat().st_mode & 0o777) == 0o444
     assert len(box.journal) == 0
+    dry = make_toolbox(dry_run=True)  # the dry run tells the truth about --yes
+    assert dry.call("read_file", {"path": "src/util.py"}).ok
+    preview = dry.call("write_file", {"path": "src/util.py", "content": "gone\n"})
+    assert not preview.ok and "read-only" in preview.text
 
 
 def test_owner_and_xattrs_survive_an_edit(repo: Path, make_toolbox: MakeToolbox) -> None:
