@@ -21,8 +21,8 @@ from assistant.agent.session import Session
 from assistant.cli.options import engine_config
 from assistant.config import Settings, load_settings
 from assistant.errors import AssistantError, UsageError
-from assistant.llm.engine import SamplingParams
 from assistant.llm.llama import LlamaEngine
+from assistant.llm.sampling_defaults import sampling_for
 from assistant.llm.trace import TraceWriter
 from assistant.protocols import make_protocol
 from assistant.tools.approval import ApprovalPolicy, Approver
@@ -126,9 +126,7 @@ def open_runtime(
     agent_config = AgentConfig(
         max_steps=opts.max_steps,
         max_tokens=min(settings.max_tokens, engine.n_ctx // 4),
-        sampling=SamplingParams(
-            temperature=settings.temperature, repeat_penalty=settings.repeat_penalty, seed=0
-        ),
+        sampling=sampling_for(settings, engine.metadata, seed=0),
         plan=plan,
     )
     agent = Agent(engine, session, toolbox, agent_config)
