@@ -10,8 +10,11 @@ Where each value comes from, first found wins:
    src/llama-arch.cpp, LLM_KV_GENERAL_SAMPLING_*);
 3. for Gemma 4 (architecture `gemma4`), its model card: temperature 1.0,
    top_p 0.95, top_k 64;
-4. otherwise llama.cpp's own defaults (common/common.h,
-   common_params_sampling: temp 0.8, top_k 40, top_p 0.95, min_p 0.05).
+4. for a model that recommends nothing, temperature 0.2 with llama.cpp's
+   other defaults (common/common.h, common_params_sampling: top_k 40,
+   top_p 0.95, min_p 0.05). llama.cpp's own 0.8 is a chat default; without a
+   recommendation a coding assistant stays close to the likeliest tokens
+   (and this is what every model got before models could say otherwise).
 min_p is llama.cpp's 0.05 unless the GGUF says otherwise: it is what llama.cpp
 runs the model card's settings with, and it cuts the long tail of a 262k
 vocabulary.
@@ -54,7 +57,7 @@ class Recommended:
 # Gemma 4 model card (google/gemma-4-*-it, "Best practices": temperature=1.0,
 # top_p=0.95, top_k=64).
 GEMMA4_CARD = Recommended(1.0, 64, 0.95, source="Gemma 4 model card")
-LLAMA_CPP_DEFAULTS = Recommended(0.8, 40, 0.95, source="llama.cpp defaults")
+NO_RECOMMENDATION = Recommended(0.2, 40, 0.95, source="default for models without one")
 
 
 def _number(metadata: Mapping[str, Any], key: str, kind: type) -> Any:
@@ -69,7 +72,7 @@ def _number(metadata: Mapping[str, Any], key: str, kind: type) -> Any:
 
 def recommended(metadata: Mapping[str, Any]) -> Recommended:
     """The model's own recommendation: its GGUF keys over its family's default."""
-    base = GEMMA4_CARD if metadata.get("general.architecture") == "gemma4" else LLAMA_CPP_DEFAULTS
+    base = GEMMA4_CARD if metadata.get("general.architecture") == "gemma4" else NO_RECOMMENDATION
     temp = _number(metadata, GGUF_TEMP, float)
     top_k = _number(metadata, GGUF_TOP_K, int)
     top_p = _number(metadata, GGUF_TOP_P, float)

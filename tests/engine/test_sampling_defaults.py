@@ -51,10 +51,10 @@ def test_the_users_settings_win_over_the_model() -> None:
     assert params.grammar_temperature == 0.0  # never above the free-text temperature
 
 
-def test_other_models_get_llama_cpp_defaults_and_bad_keys_are_ignored() -> None:
+def test_other_models_get_the_conservative_default_and_bad_keys_are_ignored() -> None:
     meta = {"general.architecture": "llama", "general.sampling.temp": "hot"}
     params = sampling_for(settings(), meta)
-    assert (params.temperature, params.top_k, params.min_p) == (0.8, 40, 0.05)
+    assert (params.temperature, params.top_k, params.min_p) == (0.2, 40, 0.05)
 
 
 @pytest.fixture(scope="module")
