@@ -1,5 +1,4 @@
-"""Refuse every network connection except loopback, the user's own
-`--endpoint`, and `assistant model pull`.
+"""Refuse every network connection except loopback and `assistant model pull`.
 
 Installed with `sys.addaudithook` at CLI start: the `socket.connect` audit
 event fires for every connection Python makes (and for DNS-free raw sockets
@@ -13,13 +12,11 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from urllib.parse import urlparse
 
 from assistant.errors import NetworkBlockedError
 
 _open = 0  # > 0 while `model pull` runs (its downloader uses worker threads)
 _lock = threading.Lock()
-_allowed_hosts: set[str] = set()
 _installed = False
 
 
@@ -30,16 +27,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return False
-
-
-def allow_endpoint(url: str) -> None:
-    """Allow connections to the host of the user's `--endpoint`."""
-    host = urlparse(url).hostname
-    if host:
-        _allowed_hosts.add(host)
-        with contextlib.suppress(OSError):
-            for info in socket.getaddrinfo(host, None):
-                _allowed_hosts.add(str(info[4][0]))
 
 
 @contextlib.contextmanager
@@ -63,11 +50,11 @@ def _audit(event: str, args: tuple[object, ...]) -> None:
     if family == socket.AF_UNIX or not isinstance(address, tuple):
         return
     host = str(address[0])
-    if _is_loopback(host) or host in _allowed_hosts:
+    if _is_loopback(host):
         return
     raise NetworkBlockedError(
         f"blocked a network connection to {host}: assistant never sends your code anywhere "
-        "(only `assistant model pull` and your own --endpoint may use the network)"
+        "(only `assistant model pull` may use the network)"
     )
 
 

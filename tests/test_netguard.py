@@ -62,10 +62,3 @@ print("ok")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     server.close()
     assert out.stdout.strip() == "ok", out.stderr
-
-
-def test_endpoint_host_is_allowed() -> None:
-    from assistant import netguard
-
-    netguard.allow_endpoint("http://127.0.0.2:8080/v1")
-    assert "127.0.0.2" in netguard._allowed_hosts

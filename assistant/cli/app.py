@@ -162,7 +162,7 @@ def doctor() -> None:
         rows.append(("llama-cpp-python", f"[red]unavailable: {exc}[/]"))
     git = shutil.which("git")
     rows.append(("git", git or "[red]not found[/]"))
-    from assistant.repo.grammars import grammar_wheels
+    from assistant.repo.languages import grammar_wheels
 
     found, missing = grammar_wheels()
     rows.append(("tree-sitter grammars", ", ".join(found) or "none"))

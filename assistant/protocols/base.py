@@ -35,11 +35,6 @@ from assistant.llm.engine import GeneratedToken, GrammarSpec
 from assistant.toolspec import ToolSpec
 
 
-class ProtocolError(Exception):
-    """A programming error in how a protocol is used (not bad model output,
-    which always becomes an event)."""
-
-
 class Role(enum.Enum):
     SYSTEM = "system"
     USER = "user"
