@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shlex
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
 from assistant.cli.options import model_options
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
+from assistant.repo.git import GitError, run_git
 from assistant.tools.approval import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -209,13 +209,15 @@ class ChatApp:
         self.renderer.info(text or "(no definitions found)")
 
     def cmd_diff(self, args: list[str]) -> None:
-        proc = subprocess.run(
-            ["git", "diff", *args], cwd=self.runtime.root, capture_output=True, text=True
-        )
-        if proc.stdout.strip():
-            self.renderer.diff(proc.stdout)
+        try:
+            result = run_git(self.runtime.root, "diff", "--no-ext-diff", *args)
+        except GitError as exc:
+            self.renderer.warn(str(exc))
+            return
+        if result.stdout.strip():
+            self.renderer.diff(result.stdout.decode("utf-8", "replace"))
         else:
-            self.renderer.info(proc.stderr.strip() or "no uncommitted changes")
+            self.renderer.info(result.error if not result.ok else "no uncommitted changes")
 
     def cmd_edit(self, args: list[str]) -> None:
         if not args:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import typer
 
-from assistant.repo.gitctx import git_toplevel
+from assistant.repo.git import find_repo_root
 
 
 def repo_root(cwd: Path) -> Path:
     """The git toplevel of `cwd`, or `cwd` itself outside git."""
-    return git_toplevel(cwd) or cwd
+    return find_repo_root(cwd) or cwd
 
 
 def _relative(root: Path, cwd: Path, path: str) -> str:

@@ -7,7 +7,6 @@ Exit codes: 0 done, 1 the model could not complete the task, 2 usage error,
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +17,8 @@ from assistant.agent.context import Mode
 from assistant.agent.loop import edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.cli.options import JsonOpt, model_options
-from assistant.errors import AssistantError, UsageError
+from assistant.errors import UsageError
+from assistant.repo.git import GitError, commit_files, git_text, run_git
 from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.registry import Toolbox
 from assistant.ui.render import make_renderer
@@ -80,25 +80,15 @@ def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -
     from assistant import prompts
 
     root = runtime.root
-    subprocess.run(["git", "add", "--", *files], cwd=root, check=True, capture_output=True)
-    diff = subprocess.run(
-        ["git", "diff", "--cached", "--", *files], cwd=root, capture_output=True, text=True
-    ).stdout
+    added = run_git(root, "add", "--", *files)
+    if not added.ok:
+        raise GitError(f"git add failed: {added.error}")
+    diff = git_text(root, "diff", "--cached", "--", *files)
     message = runtime.agent.complete(prompts.load("commit").strip(), diff, 96)
     message = message.strip().strip("`").strip()
     if not message or len(message.splitlines()[0]) > 100:
         message = f"Edit: {instruction.splitlines()[0][:60]}"
-    proc = subprocess.run(
-        ["git", "commit", "-q", "-m", message, "--", *files],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise AssistantError(f"git commit failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
-    ).stdout.strip()
+    sha = commit_files(root, files, message)
     return sha, message
 
 

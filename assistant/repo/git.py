@@ -1,28 +1,117 @@
-"""Small git helpers shared by the commands."""
+"""The one way this package runs git: every git subprocess goes through `run_git`,
+with one environment (`git_env`) and one set of `-c` options.
+
+Plain `git` rather than GitPython: the same binary the user's hooks and pre-commit
+run, one place to make every call local-only and lock-free, and no import cost.
+
+What every call gets, and why:
+- GIT_OPTIONAL_LOCKS=0: reads (status, diff) never refresh (write) the index.
+- LC_ALL=C: stable, parseable output and messages.
+- no GIT_EXTERNAL_DIFF: a diff never runs a configured command.
+- network-free: `protocol.allow=never` refuses every transport (even file://),
+  GIT_NO_LAZY_FETCH=1 stops a partial clone from fetching missing objects, and
+  GIT_TERMINAL_PROMPT=0 means git never waits on a credential prompt. None of our
+  calls fetches, so nothing legitimate is lost.
+- core.quotepath=off and color.ui=false: paths as UTF-8, no escape codes."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import NotARepositoryError
+from assistant.errors import AssistantError, NotARepositoryError
+
+GIT_OPTIONS: tuple[str, ...] = (
+    "-c",
+    "protocol.allow=never",
+    "-c",
+    "core.quotepath=off",
+    "-c",
+    "color.ui=false",
+)
+
+
+class GitError(AssistantError):
+    """git could not run, timed out, or (for `git_text`) failed."""
+
+
+def git_env() -> dict[str, str]:
+    """The environment of every git call this package makes."""
+    env = dict(os.environ)
+    env.pop("GIT_EXTERNAL_DIFF", None)
+    env.update(
+        GIT_OPTIONAL_LOCKS="0",
+        LC_ALL="C",
+        GIT_NO_LAZY_FETCH="1",
+        GIT_TERMINAL_PROMPT="0",
+    )
+    return env
+
+
+@dataclass(frozen=True)
+class GitResult:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def text(self) -> str:
+        """stdout as text; undecodable bytes survive (surrogateescape) for paths."""
+        return self.stdout.decode("utf-8", "surrogateescape")
+
+    @property
+    def error(self) -> str:
+        """The first line of stderr, or the exit status when git said nothing."""
+        lines = self.stderr.decode("utf-8", "replace").strip().splitlines()
+        return lines[0] if lines else f"exit status {self.returncode}"
+
+
+def run_git(
+    cwd: Path, *args: str, input: bytes | None = None, timeout: float | None = None
+) -> GitResult:
+    """`git <args>` in `cwd`. Raises GitError only when git cannot run or times out;
+    a failing command is a GitResult with a non-zero returncode."""
+    try:
+        proc = subprocess.run(
+            ["git", *GIT_OPTIONS, *args],
+            cwd=cwd,
+            env=git_env(),
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, ValueError) as exc:
+        raise GitError(f"cannot run git: {exc}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0] if args else ''} took over {timeout:g} s") from exc
+    return GitResult(proc.returncode, proc.stdout or b"", proc.stderr or b"")
+
+
+def git_text(cwd: Path, *args: str, timeout: float | None = None) -> str:
+    """stdout of `git <args>`; GitError with git's message when it fails."""
+    result = run_git(cwd, *args, timeout=timeout)
+    if not result.ok:
+        raise GitError(f"git {' '.join(args[:3])}: {result.error}")
+    return result.text
 
 
 def find_repo_root(start: Path) -> Path | None:
     """The work-tree top-level containing `start`, or None outside git."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"],
-            cwd=start,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except (OSError, ValueError):
+        result = run_git(start, "rev-parse", "--show-toplevel")
+    except GitError:
         return None
-    if out.returncode != 0 or not out.stdout.strip():
+    out = result.stdout.decode("utf-8", "surrogateescape").strip()
+    if not result.ok or not out:
         return None
-    return Path(out.stdout.strip()).resolve()
+    return Path(out).resolve()
 
 
 def require_repo_root(start: Path) -> Path:
@@ -32,3 +121,47 @@ def require_repo_root(start: Path) -> Path:
             f"{start} is not inside a git work tree; cd into your project (or run `git init`)"
         )
     return root
+
+
+def is_bare_repo(root: Path) -> bool:
+    try:
+        result = run_git(root, "rev-parse", "--is-bare-repository")
+    except GitError:
+        return False
+    return result.ok and result.text.strip() == "true"
+
+
+def ls_files(root: Path) -> list[str] | None:
+    """Tracked and untracked-but-not-ignored files relative to `root`, sorted; None
+    outside git."""
+    try:
+        result = run_git(root, "ls-files", "-co", "--exclude-standard", "-z")
+    except GitError:
+        return None
+    if not result.ok:
+        return None
+    return sorted({n for n in result.text.split("\0") if n})
+
+
+def commit_files(root: Path, files: tuple[str, ...], message: str) -> str:
+    """Commit exactly `files` (hooks run) and return the new short commit id."""
+    result = run_git(root, "commit", "-q", "-m", message, "--", *files)
+    if not result.ok:
+        detail = (result.stderr or result.stdout).decode("utf-8", "replace").strip()
+        raise GitError(f"git commit failed: {detail}")
+    return git_text(root, "rev-parse", "--short", "HEAD").strip()
+
+
+__all__ = [
+    "GIT_OPTIONS",
+    "GitError",
+    "GitResult",
+    "commit_files",
+    "find_repo_root",
+    "git_env",
+    "git_text",
+    "is_bare_repo",
+    "ls_files",
+    "require_repo_root",
+    "run_git",
+]

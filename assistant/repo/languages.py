@@ -99,8 +99,9 @@ def has_language(path: str) -> bool:
 
 
 def grammar_modules() -> list[str]:
-    """The grammar wheels' modules, each once (typescript serves two languages)."""
-    return sorted({spec.module for spec in LANGUAGES.values()})
+    """The grammar wheels' modules in table order, each once (typescript serves two
+    languages)."""
+    return list(dict.fromkeys(spec.module for spec in LANGUAGES.values()))
 
 
 def grammar_wheels() -> tuple[list[str], list[str]]:
