@@ -9,7 +9,6 @@ is saved after every turn and `--resume` continues the last one in this repo."""
 from __future__ import annotations
 
 import contextlib
-import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import typer
 from assistant.agent.context import Mode, repo_map_text
 from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
-from assistant.agent.session import SESSION_FILE, latest_session_file
+from assistant.agent.session import SESSION_FILE, DamagedSession, latest_session_file
 from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
 from assistant.cli.options import model_options
 from assistant.config import user_data_dir
@@ -362,9 +361,13 @@ def register(app: typer.Typer) -> None:
         try:
             greeting = ""
             if saved is not None:
-                kept = runtime.session.restore(json.loads(saved.read_text("utf-8")))
-                how = "" if kept else " (another model: earlier turns summarized)"
-                greeting = f"resumed {runtime.session.turns} turn(s){how}"
+                try:
+                    kept = runtime.session.restore_file(saved)
+                except DamagedSession as exc:
+                    greeting = str(exc)
+                else:
+                    how = "" if kept else " (another model: earlier turns summarized)"
+                    greeting = f"resumed {runtime.session.turns} turn(s){how}"
             ChatApp(runtime, renderer).loop(greeting)
         finally:
             runtime.close()

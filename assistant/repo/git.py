@@ -4,28 +4,25 @@ with one environment (`git_env`) and one set of `-c` options.
 Plain `git` rather than GitPython: the same binary the user's hooks and pre-commit
 run, one place to make every call local-only and lock-free, and no import cost.
 
-What every call gets, and why:
-- GIT_OPTIONAL_LOCKS=0: reads (status, diff) never refresh (write) the index.
-- LC_ALL=C: stable, parseable output and messages.
-- no GIT_EXTERNAL_DIFF: a diff never runs a configured command.
-- network-free: `protocol.allow=never` refuses every transport (even file://),
-  GIT_NO_LAZY_FETCH=1 stops a partial clone from fetching missing objects, and
-  GIT_TERMINAL_PROMPT=0 means git never waits on a credential prompt. None of our
-  calls fetches, so nothing legitimate is lost.
-- core.quotepath=off and color.ui=false: paths as UTF-8, no escape codes."""
+Every call is lock-free for reads and network-free (see `git_env`; none of our
+calls fetches, so nothing legitimate is lost), with paths as UTF-8 and no colour
+(`GIT_OPTIONS`)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import AssistantError, NotARepositoryError
 
+# A protocol name no git knows: GIT_ALLOW_PROTOCOL then allows no transport at
+# all, overriding any protocol.*.allow in the user's config.
+NO_PROTOCOL = "assistant-offline"
+
 GIT_OPTIONS: tuple[str, ...] = (
-    "-c",
-    "protocol.allow=never",
     "-c",
     "core.quotepath=off",
     "-c",
@@ -37,16 +34,39 @@ class GitError(AssistantError):
     """git could not run, timed out, or (for `git_text`) failed."""
 
 
-def git_env() -> dict[str, str]:
-    """The environment of every git call this package makes."""
-    env = dict(os.environ)
+def git_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of every git call this package makes (`base`: os.environ).
+
+    - GIT_OPTIONAL_LOCKS=0: reads never refresh (write) the index.
+    - LC_ALL=C: stable, parseable output and messages.
+    - no GIT_EXTERNAL_DIFF: a diff never runs a configured command.
+    - GIT_NO_LAZY_FETCH=1: no on-demand fetch of a partial clone's missing
+      objects (git >= 2.44).
+    - GIT_ALLOW_PROTOCOL (a protocol no git knows) and protocol.allow=never: no
+      transport may be used at all, for older gits too, overriding any
+      protocol.*.allow in the user's config.
+    - GIT_TERMINAL_PROMPT=0, no askpass: never wait for a password.
+    The config entry goes through GIT_CONFIG_COUNT (git >= 2.31), appended to any
+    the caller already has, so it reaches every call without argv changes."""
+    env = dict(os.environ if base is None else base)
     env.pop("GIT_EXTERNAL_DIFF", None)
+    env.pop("GIT_SSH_COMMAND", None)
     env.update(
         GIT_OPTIONAL_LOCKS="0",
         LC_ALL="C",
         GIT_NO_LAZY_FETCH="1",
+        GIT_ALLOW_PROTOCOL=NO_PROTOCOL,
         GIT_TERMINAL_PROMPT="0",
+        GIT_ASKPASS="true",
+        SSH_ASKPASS="true",
     )
+    try:
+        count = max(0, int(env.get("GIT_CONFIG_COUNT", "0")))
+    except ValueError:
+        count = 0
+    env[f"GIT_CONFIG_KEY_{count}"] = "protocol.allow"
+    env[f"GIT_CONFIG_VALUE_{count}"] = "never"
+    env["GIT_CONFIG_COUNT"] = str(count + 1)
     return env
 
 
@@ -98,7 +118,13 @@ def git_text(cwd: Path, *args: str, timeout: float | None = None) -> str:
     """stdout of `git <args>`; GitError with git's message when it fails."""
     result = run_git(cwd, *args, timeout=timeout)
     if not result.ok:
-        raise GitError(f"git {' '.join(args[:3])}: {result.error}")
+        message = result.stderr.decode("utf-8", "replace")
+        if "promisor remote" in message or "lazy fetching disabled" in message:
+            raise GitError(
+                "objects of this partial clone are not here, and the assistant never fetches "
+                "(no network): run `git fetch` (or check out the revisions) first"
+            )
+        raise GitError(f"git {' '.join(args[:3])}: {' '.join(message.split())}")
     return result.text
 
 
@@ -154,6 +180,7 @@ def commit_files(root: Path, files: tuple[str, ...], message: str) -> str:
 
 __all__ = [
     "GIT_OPTIONS",
+    "NO_PROTOCOL",
     "GitError",
     "GitResult",
     "commit_files",
