@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import Any
 
 from assistant.agent.session import ContextFull, Session
 from assistant.events import (
@@ -359,7 +358,9 @@ class Agent:
         stop: Outcome | None = None
         for call in calls:
             if stop is not None:
-                results.append(ToolResult(_name(call), f"error: not run ({stop.value})", True))
+                results.append(
+                    ToolResult.reply(_name(call), f"error: not run ({stop.value})", True)
+                )
                 continue
             if isinstance(call, ToolCallError):
                 key = "invalid:" + call.message
@@ -369,7 +370,7 @@ class Agent:
             turn.seen[key] += 1
             count = turn.seen[key]
             if isinstance(call, ToolCallError):
-                results.append(ToolResult("error", f"error: {call.message}", True))
+                results.append(ToolResult.reply("error", f"error: {call.message}", True))
                 emit(ToolFinished("(invalid call)", {}, False, call.message))
                 if count > self.config.max_repeats + 1:
                     stop = Outcome.REPEATED
@@ -385,7 +386,7 @@ class Agent:
                         warning=True,
                     )
                 )
-                results.append(ToolResult(call.name, "error: not run (repeated call)", True))
+                results.append(ToolResult.reply(call.name, "error: not run (repeated call)", True))
                 continue
             if count > self.config.max_repeats:
                 message = (
@@ -393,7 +394,7 @@ class Agent:
                     f"{count - 1} times; the result will not change. Use the earlier result, "
                     "try something different, or give your final answer."
                 )
-                results.append(ToolResult(call.name, message, True))
+                results.append(ToolResult.reply(call.name, message, True))
                 emit(ToolFinished(call.name, call.arguments, False, message))
                 continue
             emit(ToolStarted(call.name, call.arguments))
@@ -403,7 +404,7 @@ class Agent:
                     call.name, call.arguments, result.ok, result.text, result.diff, result.path
                 )
             )
-            results.append(ToolResult(call.name, result.text, not result.ok))
+            results.append(replace(result, name=call.name))
             if result.ok and result.diff and result.path and result.path not in turn.changed:
                 turn.changed.append(result.path)
             if interrupted:
@@ -412,14 +413,12 @@ class Agent:
                 stop = Outcome.QUIT
         return results, stop
 
-    def _call_tool(self, call: ToolCall) -> tuple[Any, bool]:
-        from assistant.tools.result import ToolResult as ToolOutput
-
+    def _call_tool(self, call: ToolCall) -> tuple[ToolResult, bool]:
         self._in_tool = True
         try:
             return self.toolbox.call(call.name, call.arguments), False
         except KeyboardInterrupt:
-            return ToolOutput.error(f"{call.name} was interrupted by the user"), True
+            return ToolResult.error(f"{call.name} was interrupted by the user"), True
         finally:
             self._in_tool = False
 
