@@ -280,8 +280,7 @@ class Agent:
     def _generate(self, step: ToolStep, emit: Emit, turn: _Turn) -> tuple[list[Event], list[int]]:
         session = self.session
         prompt = list(session.ids)
-        cached = getattr(self.engine, "cached_tokens", None)
-        have = _common_prefix(cached, prompt) if isinstance(cached, list) else 0
+        have = _common_prefix(self.engine.cached_tokens, prompt)
         emit(Progress(f"reading {len(prompt) - have} new tokens", len(prompt) - have))
         request = GenerationRequest(
             prompt,

@@ -108,6 +108,12 @@ class Engine(Protocol):
     @property
     def last_stats(self) -> GenerationStats: ...
 
+    @property
+    def cached_tokens(self) -> list[int]:
+        """The token sequence the KV cache holds now (the loop reports how much of
+        the next prompt must still be read)."""
+        ...
+
     def generate(
         self, request: GenerationRequest, cancel: CancelToken | None = None
     ) -> Iterator[GeneratedToken]:

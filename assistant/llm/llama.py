@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from assistant.errors import ModelLoadError, ModelNotFoundError
 from assistant.llm.engine import (
@@ -28,6 +28,9 @@ from assistant.llm.engine import (
 from assistant.llm.prefix_cache import PrefixCache
 from assistant.llm.sampling import Sampler
 from assistant.llm.trace import TraceWriter
+
+if TYPE_CHECKING:  # imports llama_cpp, which the engine loads lazily
+    from assistant.llm.llama_tokenizer import LlamaTokenizer
 
 GGUF_MAGIC = b"GGUF"
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type ids
@@ -194,7 +197,7 @@ class LlamaEngine:
 
     # -- properties --------------------------------------------------------------
     @property
-    def tokenizer(self) -> Any:
+    def tokenizer(self) -> LlamaTokenizer:
         return self._tokenizer
 
     @property
