@@ -149,6 +149,19 @@ def require_repo_root(start: Path) -> Path:
     return root
 
 
+def git_dirs(root: Path) -> list[Path]:
+    """What `git rev-parse --absolute-git-dir --git-common-dir` name for `root` (the
+    repository's own git directory, wherever a `.git` file or `--separate-git-dir`
+    put it); empty outside git."""
+    try:
+        result = run_git(root, "rev-parse", "--absolute-git-dir", "--git-common-dir")
+    except GitError:
+        return []
+    if not result.ok:
+        return []
+    return [(root / line).resolve() for line in result.text.splitlines() if line.strip()]
+
+
 def is_bare_repo(root: Path) -> bool:
     try:
         result = run_git(root, "rev-parse", "--is-bare-repository")
@@ -185,6 +198,7 @@ __all__ = [
     "GitResult",
     "commit_files",
     "find_repo_root",
+    "git_dirs",
     "git_env",
     "git_text",
     "is_bare_repo",
