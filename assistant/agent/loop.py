@@ -185,12 +185,12 @@ class Agent:
             if text_out.strip():
                 turn.answer = text_out.strip()
             if done.reason is StopReason.CANCELLED:
-                outcome = Outcome.CANCELLED
+                outcome = Outcome.after(done.reason)
                 break
             if done.reason is not StopReason.TOOL_CALL or not calls:
-                if done.reason is StopReason.MAX_TOKENS:
+                outcome = Outcome.after(done.reason)
+                if outcome is Outcome.TRUNCATED:
                     emit(Notice("the answer was cut at the token limit", warning=True))
-                    outcome = Outcome.TRUNCATED
                 elif not text_out.strip() and not calls:
                     emit(Notice("the model returned an empty answer", warning=True))
                     outcome = Outcome.EMPTY
@@ -300,10 +300,8 @@ class Agent:
                 events.append(event)
                 emit(event)
         stats = self.engine.last_stats
-        reason = {
-            "cancelled": StopReason.CANCELLED,
-            "max_tokens": StopReason.MAX_TOKENS,
-        }.get(stats.stop_reason)
+        # The engine's END_OF_TURN is left to the parser (it may be a tool call).
+        reason = stats.stop_reason if stats.stop_reason is not StopReason.END_OF_TURN else None
         if self.cancel.cancelled:
             reason = StopReason.CANCELLED
         for event in parser.finish(reason):

@@ -18,6 +18,7 @@ from assistant.agent.loop import edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.cli.options import JsonOpt, model_options
 from assistant.errors import UsageError
+from assistant.events import Outcome
 from assistant.repo.git import GitError, commit_files, git_text, run_git
 from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.registry import Toolbox
@@ -181,7 +182,7 @@ def register(app: typer.Typer) -> None:
             result = runtime.agent.run(_message(text, attached), renderer)
             renderer.close()
             changed = result.changed_files
-            ok = bool(changed) and result.outcome.value not in ("cancelled", "quit")
+            ok = bool(changed) and result.outcome not in (Outcome.CANCELLED, Outcome.QUIT)
             if not apply:
                 diff = runtime.toolbox.pending_diff()
                 if diff:

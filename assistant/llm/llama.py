@@ -24,6 +24,7 @@ from assistant.llm.engine import (
     GeneratedToken,
     GenerationRequest,
     GenerationStats,
+    StopReason,
 )
 from assistant.llm.prefix_cache import PrefixCache
 from assistant.llm.sampling import Sampler
@@ -343,7 +344,7 @@ class LlamaEngine:
             )
         generated: list[int] = []
         stop_ids = self._tokenizer.eos_ids | request.stop_ids
-        reason = "max_tokens"
+        reason = StopReason.MAX_TOKENS
         sampler: Sampler | None = None
         try:
             start = time.perf_counter()
@@ -353,7 +354,7 @@ class LlamaEngine:
             except RuntimeError:
                 if cancel is not None and cancel.cancelled:
                     self._truncate(llama.n_tokens)
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
                     return
                 raise
             finally:
@@ -365,13 +366,13 @@ class LlamaEngine:
             budget = min(request.max_tokens, self.n_ctx - len(prompt) - 1)
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
                     break
                 token = sampler.sample()
                 generated.append(token)
                 yield GeneratedToken(token, self._tokenizer.piece(token))
                 if token in stop_ids:
-                    reason = "stop"
+                    reason = StopReason.END_OF_TURN
                     break
                 if len(generated) >= budget:
                     break
@@ -379,7 +380,7 @@ class LlamaEngine:
                     llama.eval([token])
                 except RuntimeError:
                     if cancel is not None and cancel.cancelled:
-                        reason = "cancelled"
+                        reason = StopReason.CANCELLED
                         break
                     raise
             self._stats.generation_ms = (time.perf_counter() - gen_start) * 1000

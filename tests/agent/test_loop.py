@@ -228,7 +228,7 @@ def test_cancel_during_generation_keeps_the_session(scripted: ScriptedEngine, re
 
     result = agent.run("say a lot", emit)  # type: ignore[arg-type]
     assert (result.outcome, result.answer) == (Outcome.CANCELLED, "one two three")
-    assert result.stats.generated_tokens == 3 and result.stats.stop_reason == "cancelled"
+    assert result.stats.generated_tokens == 3 and result.stats.stop_reason is StopReason.CANCELLED
     assert [e.text for e in events if isinstance(e, Notice)] == ["stopped"]
     assert not agent.session.turn_open
     # The next turn starts clean and extends the cancelled one.
