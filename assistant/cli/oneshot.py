@@ -7,22 +7,24 @@ Exit codes: 0 done, 1 the model could not complete the task, 2 usage error,
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from assistant.agent.context import Mode
-from assistant.agent.loop import edit_plan
+from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.cli.options import JsonOpt, model_options
 from assistant.errors import UsageError
-from assistant.events import Outcome
+from assistant.events import Outcome, TurnFinished
 from assistant.repo.git import GitError, commit_files, git_text, run_git
 from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.registry import Toolbox
-from assistant.ui.render import make_renderer
+from assistant.ui.render import AnyRenderer, make_renderer
 
 EXIT_HELP = (
     "Exit codes: 0 done, 1 the model could not complete the task, 2 usage error, 3 no model."
@@ -76,6 +78,42 @@ def _exit(code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+@contextlib.contextmanager
+def one_turn(
+    opts: ModelOptions,
+    root: Path,
+    text: str,
+    files: tuple[str, ...],
+    *,
+    as_json: bool,
+    mode: Mode,
+    policy: ApprovalPolicy,
+    dry_run: bool = False,
+    plan: tuple[ToolStep, ...] = (),
+) -> Iterator[tuple[Runtime, AnyRenderer, TurnFinished]]:
+    """One request, one turn: the renderer, the runtime, `files` attached to the
+    message, the agent's run; the runtime is closed when the block ends."""
+    renderer = make_renderer(as_json=as_json, show_thoughts=opts.think)
+    runtime = open_runtime(
+        opts,
+        root=root,
+        mode=mode,
+        status=renderer.status,
+        policy=policy,
+        dry_run=dry_run,
+        focus_files=files,
+        plan=plan,
+    )
+    try:
+        budget = int(runtime.engine.n_ctx * MAX_FILE_TOKENS_SHARE * 3)
+        attached = attach_files(runtime.toolbox, list(files), budget)
+        result = runtime.agent.run(_message(text, attached), renderer)
+        renderer.close()
+        yield runtime, renderer, result
+    finally:
+        runtime.close()
+
+
 def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -> tuple[str, str]:
     """Commit exactly the changed files with a message the model writes."""
     from assistant import prompts
@@ -116,26 +154,11 @@ def register(app: typer.Typer) -> None:
         """Answer a question about this repository with read-only tools."""
         text = read_request(question, "ask question")
         root = find_root()
-        check_files(root, tuple(files or ()))
-        renderer = make_renderer(as_json=as_json, show_thoughts=opts.think)
-        runtime = open_runtime(
-            opts,
-            root=root,
-            mode=Mode.ASK,
-            status=renderer.status,
-            policy=ApprovalPolicy.READ_ONLY,
-            focus_files=tuple(files or ()),
-        )
-        try:
-            attached = attach_files(
-                runtime.toolbox,
-                list(files or ()),
-                int(runtime.engine.n_ctx * MAX_FILE_TOKENS_SHARE * 3),
-            )
-            result = runtime.agent.run(_message(text, attached), renderer)
-            renderer.close()
-        finally:
-            runtime.close()
+        names = check_files(root, tuple(files or ()))
+        with one_turn(
+            opts, root, text, names, as_json=as_json, mode=Mode.ASK, policy=ApprovalPolicy.READ_ONLY
+        ) as (_runtime, _renderer, result):
+            pass
         raise _exit(0 if result.outcome.ok else 1)
 
     @model_options
@@ -164,23 +187,17 @@ def register(app: typer.Typer) -> None:
         apply = yes or commit
         names = check_files(root, tuple(files or ()))
         plan = edit_plan(names)
-        renderer = make_renderer(as_json=as_json, show_thoughts=opts.think)
-        runtime = open_runtime(
+        with one_turn(
             opts,
-            root=root,
+            root,
+            text,
+            names,
+            as_json=as_json,
             mode=Mode.EDIT,
-            status=renderer.status,
             policy=ApprovalPolicy.AUTO_EDIT,
             dry_run=not apply,
-            focus_files=names,
             plan=plan,
-        )
-        try:
-            attached = attach_files(
-                runtime.toolbox, list(names), int(runtime.engine.n_ctx * MAX_FILE_TOKENS_SHARE * 3)
-            )
-            result = runtime.agent.run(_message(text, attached), renderer)
-            renderer.close()
+        ) as (runtime, renderer, result):
             changed = result.changed_files
             ok = bool(changed) and result.outcome not in (Outcome.CANCELLED, Outcome.QUIT)
             if not apply:
@@ -199,8 +216,6 @@ def register(app: typer.Typer) -> None:
                         print(f"committed {sha}: {message.splitlines()[0]}", file=sys.stderr)
             if not changed:
                 renderer.warn("no change was made")
-        finally:
-            runtime.close()
         raise _exit(0 if ok else 1)
 
     app.command("edit", epilog=EXIT_HELP)(edit)
