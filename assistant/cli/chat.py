@@ -21,11 +21,11 @@ from assistant.agent.context import Mode, repo_map_text
 from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.agent.session import SESSION_FILE, DamagedSession, latest_session_file
-from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
+from assistant.cli.oneshot import EXIT_HELP, attach_files
 from assistant.cli.options import model_options
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
-from assistant.repo.git import GitError, run_git
+from assistant.repo.git import GitError, require_repo_root, run_git
 from assistant.tools.approval import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -336,7 +336,7 @@ def register(app: typer.Typer) -> None:
         opts: ModelOptions,
     ) -> None:
         """Chat about this repository; the model reads files and proposes edits."""
-        root = find_root()
+        root = require_repo_root()
         try:
             policy = ApprovalPolicy(approval) if approval else None
         except ValueError:

@@ -21,7 +21,7 @@ from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.cli.options import JsonOpt, model_options
 from assistant.errors import UsageError
 from assistant.events import Outcome, TurnFinished
-from assistant.repo.git import GitError, commit_files, git_text, run_git
+from assistant.repo.git import GitError, commit_files, git_text, require_repo_root, run_git
 from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.registry import Toolbox
 from assistant.ui.render import AnyRenderer, make_renderer
@@ -30,12 +30,6 @@ EXIT_HELP = (
     "Exit codes: 0 done, 1 the model could not complete the task, 2 usage error, 3 no model."
 )
 MAX_FILE_TOKENS_SHARE = 0.4  # of the context, for files the user names
-
-
-def find_root() -> Path:
-    from assistant.repo.git import require_repo_root
-
-    return require_repo_root(Path.cwd())
 
 
 def attach_files(toolbox: Toolbox, files: list[str], max_chars: int) -> str:
@@ -153,7 +147,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Answer a question about this repository with read-only tools."""
         text = read_request(question, "ask question")
-        root = find_root()
+        root = require_repo_root()
         names = check_files(root, tuple(files or ()))
         with one_turn(
             opts, root, text, names, as_json=as_json, mode=Mode.ASK, policy=ApprovalPolicy.READ_ONLY
@@ -183,7 +177,7 @@ def register(app: typer.Typer) -> None:
         """Make a change in the repository. Without --yes, print the unified diff
         it would make and change nothing."""
         text = read_request(instruction, "edit instruction")
-        root = find_root()
+        root = require_repo_root()
         apply = yes or commit
         names = check_files(root, tuple(files or ()))
         plan = edit_plan(names)

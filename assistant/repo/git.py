@@ -140,7 +140,17 @@ def find_repo_root(start: Path) -> Path | None:
     return Path(out).resolve()
 
 
-def require_repo_root(start: Path) -> Path:
+def repo_root_or_cwd(start: Path | None = None) -> Path:
+    """The git top-level containing `start` (default: the current directory), or
+    `start` itself outside git: for commands that also work without a repository."""
+    start = start or Path.cwd()
+    return find_repo_root(start) or start
+
+
+def require_repo_root(start: Path | None = None) -> Path:
+    """The git top-level containing `start` (default: the current directory), or a
+    one-line NotARepositoryError (exit 2)."""
+    start = start or Path.cwd()
     root = find_repo_root(start)
     if root is None:
         raise NotARepositoryError(
@@ -203,6 +213,7 @@ __all__ = [
     "git_text",
     "is_bare_repo",
     "ls_files",
+    "repo_root_or_cwd",
     "require_repo_root",
     "run_git",
 ]
