@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from assistant.errors import ModelLoadError, ModelNotFoundError
 from assistant.llm.engine import (
@@ -24,10 +24,14 @@ from assistant.llm.engine import (
     GeneratedToken,
     GenerationRequest,
     GenerationStats,
+    StopReason,
 )
 from assistant.llm.prefix_cache import PrefixCache
 from assistant.llm.sampling import Sampler
 from assistant.llm.trace import TraceWriter
+
+if TYPE_CHECKING:  # imports llama_cpp, which the engine loads lazily
+    from assistant.llm.llama_tokenizer import LlamaTokenizer
 
 GGUF_MAGIC = b"GGUF"
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type ids
@@ -205,7 +209,7 @@ class LlamaEngine:
 
     # -- properties --------------------------------------------------------------
     @property
-    def tokenizer(self) -> Any:
+    def tokenizer(self) -> LlamaTokenizer:
         return self._tokenizer
 
     @property
@@ -374,7 +378,7 @@ class LlamaEngine:
             )
         generated: list[int] = []
         stop_ids = self._tokenizer.eos_ids | request.stop_ids
-        reason = "max_tokens"
+        reason = StopReason.MAX_TOKENS
         sampler: Sampler | None = None
         try:
             start = time.perf_counter()
@@ -384,7 +388,7 @@ class LlamaEngine:
             except RuntimeError:
                 if cancel is not None and cancel.cancelled:
                     self._truncate(llama.n_tokens)
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
                     return
                 raise
             finally:
@@ -396,13 +400,13 @@ class LlamaEngine:
             budget = min(request.max_tokens, self.n_ctx - len(prompt) - 1)
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
                     break
                 token = sampler.sample()
                 generated.append(token)
                 yield GeneratedToken(token, self._tokenizer.piece(token))
                 if token in stop_ids:
-                    reason = "stop"
+                    reason = StopReason.END_OF_TURN
                     break
                 if len(generated) >= budget:
                     break
@@ -410,7 +414,7 @@ class LlamaEngine:
                     llama.eval([token])
                 except RuntimeError:
                     if cancel is not None and cancel.cancelled:
-                        reason = "cancelled"
+                        reason = StopReason.CANCELLED
                         break
                     raise
             self._stats.generation_ms = (time.perf_counter() - gen_start) * 1000
