@@ -14,11 +14,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from assistant import __version__, netguard
 from assistant.config import load_settings, user_cache_dir, user_config_file
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, ModelLoadError
 
 app = typer.Typer(
     name="assistant",
@@ -33,7 +34,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 model_app = typer.Typer(help="Download, list and inspect model files.", no_args_is_help=True)
-config_app = typer.Typer(help="Show the merged configuration.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Show the merged configuration; trust a repository's own settings.", no_args_is_help=True
+)
 app.add_typer(model_app, name="model")
 app.add_typer(config_app, name="config")
 
@@ -58,6 +61,13 @@ def version() -> None:
 def model_pull(
     name: Annotated[str, typer.Argument(help="Model to download.")] = "gemma-4-e4b",
     force: Annotated[bool, typer.Option("--force", help="Download again.")] = False,
+    hf_endpoint: Annotated[
+        bool,
+        typer.Option(
+            "--hf-endpoint",
+            help="Download from the host in HF_ENDPOINT (a mirror), not the Hugging Face hub.",
+        ),
+    ] = False,
 ) -> None:
     """Download a model once (resumable, size and sha256 checked). The only
     command besides --endpoint that uses the network."""
@@ -68,7 +78,9 @@ def model_pull(
     err_console.print(
         f"downloading {KNOWN_MODELS[name].filename} from {KNOWN_MODELS[name].repo_id}"
     )
-    path = pull(name, force=force)  # huggingface_hub draws its own progress bar
+    path = pull(
+        name, force=force, allow_endpoint=hf_endpoint
+    )  # huggingface_hub draws its own progress bar
     console.print(f"[green]ready:[/] {path}")
 
 
@@ -124,6 +136,8 @@ def config_show(
 ) -> None:
     """The merged configuration, and where each value came from."""
     settings = load_settings(repo_root_or_cwd())
+    for note in settings.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     values = {
         name: {"value": getattr(settings, name), "source": source}
         for name, source in settings.sources.items()
@@ -137,6 +151,32 @@ def config_show(
     console.print(table)
 
 
+@config_app.command("trust")
+def config_trust(
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Stop trusting this repository's settings.")
+    ] = False,
+) -> None:
+    """Let this repository's .assistant.toml set approval, allow_commands, model
+    and endpoint. Recorded for this file's current content: any change needs
+    trust again."""
+    from assistant.config import REPO_FILE, set_trust
+    from assistant.repo.git import require_repo_root
+
+    root = require_repo_root(Path.cwd())
+    digest = set_trust(root, not revoke)
+    if revoke:
+        console.print(f"{root / REPO_FILE}: no longer trusted", highlight=False)
+    elif digest is None:
+        raise AssistantError(f"{root / REPO_FILE} does not exist; nothing to trust")
+    else:
+        console.print(
+            f"trusted {root / REPO_FILE} (sha256 {digest[:12]}…); "
+            "it is asked again when the file changes",
+            highlight=False,
+        )
+
+
 @app.command()
 def doctor() -> None:
     """Check the set-up: model, threads, CPU features, llama.cpp, git, grammars, network guard."""
@@ -144,13 +184,19 @@ def doctor() -> None:
     from assistant.llm.models import resolve_model_path
 
     rows: list[tuple[str, str]] = []
+    failed: AssistantError | None = None
     rows.append(("assistant", __version__))
     rows.append(("python", platform.python_version()))
     settings = load_settings(repo_root_or_cwd())
     try:
-        rows.append(("model", str(resolve_model_path(None, settings))))
+        model_path = resolve_model_path(None, settings)
+        from assistant.llm.gguf import read_gguf_info
+
+        read_gguf_info(model_path)  # truncated or corrupt: said here, not at load
+        rows.append(("model", str(model_path)))
     except AssistantError as exc:
-        rows.append(("model", f"[red]{exc.message}[/]"))
+        rows.append(("model", f"[red]{escape(exc.message)}[/]"))
+        failed = exc
     rows.append(("threads", f"{settings.threads or physical_cores()} (physical cores)"))
     try:
         import llama_cpp
@@ -174,6 +220,8 @@ def doctor() -> None:
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+    if isinstance(failed, ModelLoadError):  # a model file that is there but unusable
+        raise typer.Exit(failed.exit_code)
 
 
 def _register_commands() -> None:

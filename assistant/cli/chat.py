@@ -9,7 +9,6 @@ is saved after every turn and `--resume` continues the last one in this repo."""
 from __future__ import annotations
 
 import contextlib
-import json
 import shlex
 import subprocess
 from collections.abc import Callable
@@ -21,25 +20,13 @@ import typer
 
 from assistant.agent.context import Mode, repo_map_text
 from assistant.agent.loop import ToolStep, edit_plan
-from assistant.agent.session import SESSION_FILE, latest_session_file
-from assistant.cli.oneshot import (
-    EXIT_HELP,
-    CtxOpt,
-    ModelOpt,
-    ModelOptions,
-    Runtime,
-    StepsOpt,
-    TempOpt,
-    ThreadsOpt,
-    TokensOpt,
-    TraceOpt,
-    VerboseOpt,
-    attach_files,
-    find_root,
-    open_runtime,
-)
+from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
+from assistant.agent.session import SESSION_FILE, DamagedSession, latest_session_file
+from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
+from assistant.cli.options import model_options
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
+from assistant.repo.git import git_env
 from assistant.tools.approval import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -223,7 +210,11 @@ class ChatApp:
 
     def cmd_diff(self, args: list[str]) -> None:
         proc = subprocess.run(
-            ["git", "diff", *args], cwd=self.runtime.root, capture_output=True, text=True
+            ["git", "diff", *args],
+            cwd=self.runtime.root,
+            env=git_env(),
+            capture_output=True,
+            text=True,
         )
         if proc.stdout.strip():
             self.renderer.diff(proc.stdout)
@@ -335,6 +326,7 @@ def register(app: typer.Typer) -> None:
     """Add `chat` to `app`."""
 
     @app.command("chat", epilog=EXIT_HELP)
+    @model_options
     def chat(
         resume: Annotated[
             bool, typer.Option("--resume", help="Continue the last session in this repository.")
@@ -343,15 +335,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--approval", help="ask (default), auto-edit or read-only."),
         ] = None,
-        think: Annotated[bool, typer.Option("--think", help="Let the model think first.")] = False,
-        model: ModelOpt = None,
-        ctx: CtxOpt = None,
-        threads: ThreadsOpt = None,
-        trace: TraceOpt = None,
-        verbose: VerboseOpt = False,
-        max_steps: StepsOpt = 12,
-        max_tokens: TokensOpt = None,
-        temperature: TempOpt = None,
+        *,
+        opts: ModelOptions,
     ) -> None:
         """Chat about this repository; the model reads files and proposes edits."""
         root = find_root()
@@ -366,15 +351,12 @@ def register(app: typer.Typer) -> None:
         saved = latest_session_file(UndoJournal.sessions_dir(root)) if resume else None
         if resume and saved is None:
             raise UsageError("no saved chat in this repository to resume")
-        opts = ModelOptions(
-            model, ctx, threads, trace, verbose, temperature, max_tokens, max_steps, think
-        )
         renderer = make_renderer(as_json=False, show_thoughts=True)
         runtime = open_runtime(
             opts,
             root=root,
             mode=Mode.CHAT,
-            renderer=renderer,
+            status=renderer.status,
             policy=policy,
             approver=PausingApprover(renderer, ConsoleApprover()),
             session_id=saved.parent.name if saved else None,
@@ -382,9 +364,13 @@ def register(app: typer.Typer) -> None:
         try:
             greeting = ""
             if saved is not None:
-                kept = runtime.session.restore(json.loads(saved.read_text("utf-8")))
-                how = "" if kept else " (another model: earlier turns summarized)"
-                greeting = f"resumed {runtime.session.turns} turn(s){how}"
+                try:
+                    kept = runtime.session.restore_file(saved)
+                except DamagedSession as exc:
+                    greeting = str(exc)
+                else:
+                    how = "" if kept else " (another model: earlier turns summarized)"
+                    greeting = f"resumed {runtime.session.turns} turn(s){how}"
             ChatApp(runtime, renderer).loop(greeting)
         finally:
             runtime.close()

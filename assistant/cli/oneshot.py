@@ -1,6 +1,6 @@
 """`assistant ask` and `assistant edit` (alias `refactor`): one question or one
-change, non-interactive and scriptable. Also the start-up shared with `chat`
-(`open_runtime`): settings, model, protocol, tools, context, session, agent.
+change, non-interactive and scriptable. The runtime they run on comes from
+`assistant.agent.runtime`.
 
 Exit codes: 0 done, 1 the model could not complete the task, 2 usage error,
 3 no usable model."""
@@ -9,130 +9,31 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from assistant.agent.context import Mode, repo_context, system_text
-from assistant.agent.loop import Agent, AgentConfig, ToolStep, edit_plan
-from assistant.agent.session import Session
-from assistant.cli.options import engine_config
-from assistant.config import Settings, load_settings
+from assistant.agent.context import Mode
+from assistant.agent.loop import edit_plan
+from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
+from assistant.cli.options import JsonOpt, model_options
 from assistant.errors import AssistantError, UsageError
-from assistant.llm.llama import LlamaEngine
-from assistant.llm.sampling_defaults import sampling_for
-from assistant.llm.trace import TraceWriter
-from assistant.protocols import make_protocol
-from assistant.tools.approval import ApprovalPolicy, Approver
-from assistant.tools.journal import UndoJournal, new_session_id
+from assistant.repo.git import git_env
+from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.registry import Toolbox
-from assistant.ui.render import AnyRenderer, make_renderer
+from assistant.ui.render import make_renderer
 
 EXIT_HELP = (
     "Exit codes: 0 done, 1 the model could not complete the task, 2 usage error, 3 no model."
 )
-READS_FILE = "reads.json"
 MAX_FILE_TOKENS_SHARE = 0.4  # of the context, for files the user names
-
-
-@dataclass
-class Runtime:
-    root: Path
-    settings: Settings
-    engine: LlamaEngine
-    toolbox: Toolbox
-    session: Session
-    agent: Agent
-    journal: UndoJournal
-
-    def close(self) -> None:
-        self.engine.close()
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """The options every model-using command shares."""
-
-    model: str | None = None
-    ctx: int | None = None
-    threads: int | None = None
-    trace: Path | None = None
-    verbose: bool = False
-    temperature: float | None = None
-    max_tokens: int | None = None
-    max_steps: int = 12
-    think: bool = False
 
 
 def find_root() -> Path:
     from assistant.repo.git import require_repo_root
 
     return require_repo_root(Path.cwd())
-
-
-def open_runtime(
-    opts: ModelOptions,
-    *,
-    root: Path,
-    mode: str,
-    renderer: AnyRenderer,
-    policy: ApprovalPolicy,
-    approver: Approver | None = None,
-    dry_run: bool = False,
-    focus_files: tuple[str, ...] = (),
-    plan: tuple[ToolStep, ...] = (),
-    session_id: str | None = None,
-) -> Runtime:
-    from assistant.llm.models import resolve_model_path
-
-    flags = {
-        "model": opts.model,
-        "n_ctx": opts.ctx,
-        "threads": opts.threads,
-        "temperature": opts.temperature,
-        "max_tokens": opts.max_tokens,
-    }
-    settings = load_settings(root, flags)
-    path = resolve_model_path(settings.model, settings)
-    config = engine_config(settings, verbose=opts.verbose)
-    trace = TraceWriter(opts.trace) if opts.trace else None
-    with renderer.status(f"loading {path.name}…"):
-        engine = LlamaEngine.load(path, config, trace)
-    protocol = make_protocol(engine.tokenizer, engine.chat_template, engine.metadata)
-    journal = UndoJournal.for_session(root, session_id or new_session_id())
-    toolbox = Toolbox(
-        root,
-        policy,
-        approver,
-        journal,
-        allow_commands=settings.allow_commands,
-        dry_run=dry_run,
-        state_path=journal.directory / READS_FILE,
-    )
-    with renderer.status("mapping the repository…"):
-        context = repo_context(root, min(settings.map_tokens, engine.n_ctx // 8), focus_files)
-    session = Session(
-        protocol,
-        engine.tokenizer,
-        engine.n_ctx,
-        system=system_text(mode, root),
-        tools=toolbox.specs(),
-        think=opts.think,
-        repo_context=context.render(),
-        model_name=path.name,
-    )
-    agent_config = AgentConfig(
-        max_steps=opts.max_steps,
-        max_tokens=min(settings.max_tokens, engine.n_ctx // 4),
-        sampling=sampling_for(settings, engine.metadata, seed=0),
-        plan=plan,
-    )
-    agent = Agent(engine, session, toolbox, agent_config)
-    with renderer.status(f"reading the system prompt ({session.prefix_len} tokens)…"):
-        agent.warm_up()
-    return Runtime(root, settings, engine, toolbox, session, agent, journal)
 
 
 def attach_files(toolbox: Toolbox, files: list[str], max_chars: int) -> str:
@@ -175,21 +76,20 @@ def _exit(code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def git_diff_of(root: Path, files: tuple[str, ...]) -> str:
-    proc = subprocess.run(
-        ["git", "diff", "--", *files], cwd=root, capture_output=True, text=True, check=False
-    )
-    return proc.stdout
-
-
 def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -> tuple[str, str]:
     """Commit exactly the changed files with a message the model writes."""
     from assistant import prompts
 
     root = runtime.root
-    subprocess.run(["git", "add", "--", *files], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "add", "--", *files], cwd=root, env=git_env(), check=True, capture_output=True
+    )
     diff = subprocess.run(
-        ["git", "diff", "--cached", "--", *files], cwd=root, capture_output=True, text=True
+        ["git", "diff", "--cached", "--", *files],
+        cwd=root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
     ).stdout
     message = runtime.agent.complete(prompts.load("commit").strip(), diff, 96)
     message = message.strip().strip("`").strip()
@@ -198,42 +98,30 @@ def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -
     proc = subprocess.run(
         ["git", "commit", "-q", "-m", message, "--", *files],
         cwd=root,
+        env=git_env(),
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         raise AssistantError(f"git commit failed: {proc.stderr.strip() or proc.stdout.strip()}")
     sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     return sha, message
 
 
 # ---------------------------------------------------------------- commands
 
-ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="GGUF file (or a known model name).")
-]
-CtxOpt = Annotated[int | None, typer.Option("--ctx", help="Context size in tokens.")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads.")]
-TraceOpt = Annotated[
-    Path | None, typer.Option("--trace", help="Append every model call to this JSON-lines file.")
-]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Show llama.cpp's own log.")]
-JsonOpt = Annotated[
-    bool,
-    typer.Option("--json", help="JSON lines of events: text, tool calls, diffs, final, stats."),
-]
-ThinkOpt = Annotated[bool, typer.Option("--think", help="Let the model think first (slower).")]
-StepsOpt = Annotated[int, typer.Option("--max-steps", help="Most model calls in one task.")]
-TokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Most tokens per model call.")]
-TempOpt = Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")]
-
 
 def register(app: typer.Typer) -> None:
     """Add `ask`, `edit` and `refactor` to `app`."""
 
     @app.command("ask", epilog=EXIT_HELP)
+    @model_options
     def ask(
         question: Annotated[
             str | None, typer.Argument(help="The question ('-' reads it from stdin).")
@@ -243,29 +131,19 @@ def register(app: typer.Typer) -> None:
             typer.Option("--files", "-f", help="Files to include with the question."),
         ] = None,
         as_json: JsonOpt = False,
-        think: ThinkOpt = False,
-        model: ModelOpt = None,
-        ctx: CtxOpt = None,
-        threads: ThreadsOpt = None,
-        trace: TraceOpt = None,
-        verbose: VerboseOpt = False,
-        max_steps: StepsOpt = 12,
-        max_tokens: TokensOpt = None,
-        temperature: TempOpt = None,
+        *,
+        opts: ModelOptions,
     ) -> None:
         """Answer a question about this repository with read-only tools."""
         text = read_request(question, "ask question")
         root = find_root()
         check_files(root, tuple(files or ()))
-        opts = ModelOptions(
-            model, ctx, threads, trace, verbose, temperature, max_tokens, max_steps, think
-        )
-        renderer = make_renderer(as_json=as_json, show_thoughts=think)
+        renderer = make_renderer(as_json=as_json, show_thoughts=opts.think)
         runtime = open_runtime(
             opts,
             root=root,
             mode=Mode.ASK,
-            renderer=renderer,
+            status=renderer.status,
             policy=ApprovalPolicy.READ_ONLY,
             focus_files=tuple(files or ()),
         )
@@ -281,6 +159,7 @@ def register(app: typer.Typer) -> None:
             runtime.close()
         raise _exit(0 if result.outcome.ok else 1)
 
+    @model_options
     def edit(
         instruction: Annotated[
             str | None, typer.Argument(help="What to change ('-' reads it from stdin).")
@@ -296,15 +175,8 @@ def register(app: typer.Typer) -> None:
             typer.Option("--commit", help="Apply and commit, with a message the model writes."),
         ] = False,
         as_json: JsonOpt = False,
-        think: ThinkOpt = False,
-        model: ModelOpt = None,
-        ctx: CtxOpt = None,
-        threads: ThreadsOpt = None,
-        trace: TraceOpt = None,
-        verbose: VerboseOpt = False,
-        max_steps: StepsOpt = 12,
-        max_tokens: TokensOpt = None,
-        temperature: TempOpt = None,
+        *,
+        opts: ModelOptions,
     ) -> None:
         """Make a change in the repository. Without --yes, print the unified diff
         it would make and change nothing."""
@@ -313,15 +185,12 @@ def register(app: typer.Typer) -> None:
         apply = yes or commit
         names = check_files(root, tuple(files or ()))
         plan = edit_plan(names)
-        opts = ModelOptions(
-            model, ctx, threads, trace, verbose, temperature, max_tokens, max_steps, think
-        )
-        renderer = make_renderer(as_json=as_json, show_thoughts=think)
+        renderer = make_renderer(as_json=as_json, show_thoughts=opts.think)
         runtime = open_runtime(
             opts,
             root=root,
             mode=Mode.EDIT,
-            renderer=renderer,
+            status=renderer.status,
             policy=ApprovalPolicy.AUTO_EDIT,
             dry_run=not apply,
             focus_files=names,

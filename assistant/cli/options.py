@@ -1,25 +1,84 @@
-"""What every model-using command does the same way: settings and the engine
-configuration (context, threads, KV type, the disk prefix cache)."""
+"""Options shared by the commands, declared once.
+
+`@model_options` adds the model options (--model, --ctx, --threads, --trace,
+--verbose, --temperature, --max-tokens, --max-steps, --think) to a typer
+command and hands them to it as one `opts: ModelOptions` argument, so no
+command repeats the block or the constructor call."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
-from assistant.config import Settings, load_settings, user_cache_dir
-from assistant.llm.llama import EngineConfig
+import typer
+
+from assistant.agent.runtime import ModelOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="JSON lines of events: text, tool calls, diffs, final, stats."),
+]
+
+# name → (annotation, default); the names are ModelOptions' fields.
+_MODEL_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "model": (
+        Annotated[
+            str | None, typer.Option("--model", "-m", help="GGUF file (or a known model name).")
+        ],
+        None,
+    ),
+    "ctx": (Annotated[int | None, typer.Option("--ctx", help="Context size in tokens.")], None),
+    "threads": (Annotated[int | None, typer.Option("--threads", help="CPU threads.")], None),
+    "trace": (
+        Annotated[
+            Path | None,
+            typer.Option("--trace", help="Append every model call to this JSON-lines file."),
+        ],
+        None,
+    ),
+    "verbose": (
+        Annotated[bool, typer.Option("--verbose", help="Show llama.cpp's own log.")],
+        False,
+    ),
+    "temperature": (
+        Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")],
+        None,
+    ),
+    "max_tokens": (
+        Annotated[int | None, typer.Option("--max-tokens", help="Most tokens per model call.")],
+        None,
+    ),
+    "max_steps": (
+        Annotated[int, typer.Option("--max-steps", help="Most model calls in one task.")],
+        12,
+    ),
+    "think": (
+        Annotated[bool, typer.Option("--think", help="Let the model think first (slower).")],
+        False,
+    ),
+}
 
 
-def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:
-    return EngineConfig(
-        n_ctx=settings.n_ctx,
-        n_threads=settings.threads,
-        flash_attn=settings.flash_attn,
-        kv_type=settings.kv_type,
-        verbose=verbose,
-        prefix_cache_dir=user_cache_dir() / "prefix-states",
-        prefix_cache_max_bytes=settings.prefix_cache_mb << 20,
-    )
+def model_options(command: F) -> F:
+    """Give `command` the shared model options; it receives them as `opts`."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "opts"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+        for name, (hint, default) in _MODEL_OPTIONS.items()
+    ]
 
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _MODEL_OPTIONS}
+        return command(**kwargs, opts=ModelOptions(**values))
 
-def settings_for(repo_root: Path | None, **flags: object) -> Settings:
-    return load_settings(repo_root, {k: v for k, v in flags.items() if v is not None})
+    # typer reads the signature and annotations: show it the combined list.
+    wrapper.__signature__ = signature.replace(parameters=own + added)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in own + added}
+    return wrapper  # type: ignore[return-value]

@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,7 @@ import typer
 from rich.console import Console
 
 from assistant.errors import AssistantError, UsageError
+from assistant.review import hook
 from assistant.review.findings import Limits
 from assistant.review.gitsource import DiffMode, DiffSpec, GitRepo
 from assistant.review.model import REPLAY_ENV, LlamaReviewer, ReplayReviewer, Reviewer
@@ -65,31 +65,26 @@ def reviewer_factory(
         try:
             if replay is not None:
                 return ReplayReviewer(replay, ctx or DEFAULT_REPLAY_CTX)
-            from assistant.cli.options import engine_config, settings_for
-            from assistant.llm.llama import LlamaEngine
-            from assistant.llm.models import resolve_model_path
-            from assistant.llm.trace import TraceWriter
+            from assistant.agent.runtime import ModelOptions, load_engine, settings_for
 
-            settings = settings_for(
-                repo_root, model=str(model) if model else None, n_ctx=ctx, threads=threads
+            opts = ModelOptions(model=str(model) if model else None, ctx=ctx, threads=threads)
+            engine = load_engine(
+                settings_for(repo_root, opts),
+                trace=trace,
+                prefix_cache_dir=cache_dir if (prefix_cache and cache_dir) else prefix_cache,
             )
-            path = resolve_model_path(settings.model, settings)
-            config = engine_config(settings)
-            if not prefix_cache:
-                config = replace(config, prefix_cache_dir=None)
-            elif cache_dir is not None:
-                config = replace(config, prefix_cache_dir=cache_dir)
-            writer = TraceWriter(trace) if trace is not None else None
-            engine = LlamaEngine.load(path, config, trace=writer)
             return LlamaReviewer(engine, limits, max_answer_tokens)
-        except UsageError:
-            raise
-        except AssistantError as exc:
+        except AssistantError as exc:  # config errors too: a review never blocks on them
             raise ModelUnavailable(exc) from exc
-        except (OSError, RuntimeError, ValueError) as exc:
+        except Exception as exc:  # a chat template that raises, a broken llama.cpp build
             raise ModelUnavailable(exc) from exc
 
     return make
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "no details"
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 def build_spec(staged: bool, range_: str | None, paths: list[str]) -> DiffSpec:
@@ -266,12 +261,22 @@ def register(app: typer.Typer) -> None:
                     soft_wrap=True,
                 )
                 raise typer.Exit(0) from None
+            except (AssistantError, typer.Exit):
+                raise
+            except Exception as exc:  # never a traceback, never a blocked commit
+                if strict or spec.mode is not DiffMode.STAGED:
+                    raise AssistantError(f"review failed: {_one_line(exc)}") from exc
+                err.print(
+                    f"warning: review failed: {_one_line(exc)}; commit allowed",
+                    markup=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(0) from None
             if trace is not None:
                 print_trace(result, err)
             _emit(result, output_format, output, err)
-            if result.incomplete and strict:
-                raise typer.Exit(1)
-            if fail_on.triggered_by(result.findings):
+            if (result.incomplete and strict) or fail_on.triggered_by(result.findings):
+                hook.write_verdict(block=True)
                 raise typer.Exit(1)
         except AssistantError as exc:
             err.print(f"error: {exc.message}", markup=False, soft_wrap=True)

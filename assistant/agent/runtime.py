@@ -1,0 +1,175 @@
+"""The composition root: settings → engine → protocol → tools → context →
+session → agent, built in one place for chat, ask, edit, review and eval.
+
+Commands say what they need (`ModelOptions`, a mode, an approval policy) and
+get a `Runtime` back; nothing else in the package wires these parts together."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from assistant.agent.context import Mode, repo_context, system_text
+from assistant.agent.loop import Agent, AgentConfig, ToolStep
+from assistant.agent.session import Session
+from assistant.config import Settings, load_settings, user_cache_dir
+from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.sampling_defaults import sampling_for
+from assistant.llm.trace import TraceWriter
+from assistant.protocols import make_protocol
+from assistant.tools.approval import ApprovalPolicy, Approver
+from assistant.tools.journal import UndoJournal, new_session_id
+from assistant.tools.registry import Toolbox
+
+READS_FILE = "reads.json"
+
+# Shows a message while a slow step runs (a spinner in the terminal, nothing in JSON).
+Status = Callable[[str], AbstractContextManager[None]]
+
+
+@contextlib.contextmanager
+def no_status(message: str) -> Iterator[None]:
+    yield
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """What the user chose on the command line for any model-using command;
+    None means "from the configuration"."""
+
+    model: str | None = None
+    ctx: int | None = None
+    threads: int | None = None
+    trace: Path | None = None
+    verbose: bool = False
+    temperature: float | None = None
+    max_tokens: int | None = None
+    max_steps: int = 12
+    think: bool = False
+
+    def flags(self) -> dict[str, object]:
+        """The settings these options override (config layer "flag")."""
+        values = {
+            "model": self.model,
+            "n_ctx": self.ctx,
+            "threads": self.threads,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+
+def settings_for(root: Path | None, opts: ModelOptions) -> Settings:
+    """The merged settings; their notes (a capped value, repository settings
+    not trusted) go to stderr, one line each."""
+    settings = load_settings(root, opts.flags())
+    for note in settings.notes:
+        sys.stderr.write(f"note: {note}\n")
+    return settings
+
+
+def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:
+    return EngineConfig(
+        n_ctx=settings.n_ctx,
+        n_threads=settings.threads,
+        flash_attn=settings.flash_attn,
+        kv_type=settings.kv_type,
+        verbose=verbose,
+        prefix_cache_dir=user_cache_dir() / "prefix-states",
+        prefix_cache_max_bytes=settings.prefix_cache_mb << 20,
+    )
+
+
+def load_engine(
+    settings: Settings,
+    *,
+    verbose: bool = False,
+    trace: Path | None = None,
+    prefix_cache_dir: Path | bool | None = True,
+    status: Status = no_status,
+) -> LlamaEngine:
+    """The one place a model is loaded. `prefix_cache_dir`: True for the
+    default disk prefix cache, False for none, or a directory."""
+    from assistant.llm.models import resolve_model_path
+
+    path = resolve_model_path(settings.model, settings)
+    config = engine_config(settings, verbose=verbose)
+    if prefix_cache_dir is False:
+        config = replace(config, prefix_cache_dir=None)
+    elif isinstance(prefix_cache_dir, Path):
+        config = replace(config, prefix_cache_dir=prefix_cache_dir)
+    writer = TraceWriter(trace) if trace else None
+    with status(f"loading {path.name}…"):
+        return LlamaEngine.load(path, config, writer)
+
+
+@dataclass
+class Runtime:
+    root: Path
+    settings: Settings
+    engine: LlamaEngine
+    toolbox: Toolbox
+    session: Session
+    agent: Agent
+    journal: UndoJournal
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def open_runtime(
+    opts: ModelOptions,
+    *,
+    root: Path,
+    mode: Mode,
+    policy: ApprovalPolicy,
+    status: Status = no_status,
+    approver: Approver | None = None,
+    dry_run: bool = False,
+    focus_files: tuple[str, ...] = (),
+    plan: tuple[ToolStep, ...] = (),
+    session_id: str | None = None,
+) -> Runtime:
+    settings = settings_for(root, opts)
+    engine = load_engine(settings, verbose=opts.verbose, trace=opts.trace, status=status)
+    try:
+        protocol = make_protocol(engine.tokenizer, engine.chat_template, engine.metadata)
+        journal = UndoJournal.for_session(root, session_id or new_session_id())
+        toolbox = Toolbox(
+            root,
+            policy,
+            approver,
+            journal,
+            allow_commands=settings.allow_commands,
+            dry_run=dry_run,
+            state_path=journal.directory / READS_FILE,
+        )
+        with status("mapping the repository…"):
+            context = repo_context(root, min(settings.map_tokens, engine.n_ctx // 8), focus_files)
+        session = Session(
+            protocol,
+            engine.tokenizer,
+            engine.n_ctx,
+            system=system_text(mode, root),
+            tools=toolbox.specs(),
+            think=opts.think,
+            repo_context=context.render(),
+            model_name=engine.path.name,
+        )
+        agent_config = AgentConfig(
+            max_steps=opts.max_steps,
+            max_tokens=min(settings.max_tokens, engine.n_ctx // 4),
+            sampling=sampling_for(settings, engine.metadata, seed=0),
+            plan=plan,
+        )
+        agent = Agent(engine, session, toolbox, agent_config)
+        with status(f"reading the system prompt ({session.prefix_len} tokens)…"):
+            agent.warm_up()
+    except BaseException:
+        engine.close()
+        raise
+    return Runtime(root, settings, engine, toolbox, session, agent, journal)
