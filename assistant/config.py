@@ -109,6 +109,9 @@ _RANGES: dict[str, _Range] = {
     "n_ctx": _Range(256, 1 << 24),
     "threads": _Range(1, None),  # above the core count: capped with a note
     "temperature": _Range(0, 100),
+    "tool_temperature": _Range(0, 100),
+    "top_k": _Range(0, 1 << 24),
+    "top_p": _Range(0, 1),
     "repeat_penalty": _Range(0.01, 100),
     "max_tokens": _Range(1, 1 << 24),
     "map_tokens": _Range(0, 1 << 20),

@@ -65,8 +65,9 @@ def _number(metadata: Mapping[str, Any], key: str, kind: type) -> Any:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return kind(value)
-    except (TypeError, ValueError):
+        # llama-cpp-python hands metadata over as strings; "40.0" is a top_k of 40.
+        return kind(float(value)) if kind is int else kind(value)
+    except (TypeError, ValueError, OverflowError):
         return None  # a malformed key is ignored, as llama.cpp's strtof does
 
 

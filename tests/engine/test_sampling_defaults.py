@@ -42,6 +42,14 @@ def test_gguf_sampling_keys_win_over_the_card() -> None:
     assert (params.temperature, params.top_k, params.repeat_penalty) == (0.7, 20, 1.1)
 
 
+def test_metadata_as_llama_cpp_python_hands_it_over() -> None:
+    # Llama.metadata gives every value as a string.
+    meta = {"general.architecture": "gemma4", "general.sampling.top_k": "40.0"}
+    meta["general.sampling.temp"] = "0.5"
+    params = sampling_for(settings(), meta)
+    assert (params.temperature, params.top_k) == (0.5, 40)
+
+
 def test_the_users_settings_win_over_the_model() -> None:
     meta = {"general.architecture": "gemma4", "general.sampling.temp": 0.7}
     params = sampling_for(
