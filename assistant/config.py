@@ -40,12 +40,20 @@ class Settings:
     temperature: float = 0.2
     repeat_penalty: float = 1.0  # >1 helps very small models that loop; hurts exact copying
     max_tokens: int = 2048
+    stop_repetition: bool = True  # stop an answer that loops (the same n-gram cycle)
     think: bool = False
     approval: str = "ask"  # ask | auto-edit | read-only
     allow_commands: bool = False
     map_tokens: int = 1024
     prefix_cache_mb: int = 2048
     endpoint: str | None = None
+    # Checks after the model's changes (see agent/checks.py). A repo's
+    # .assistant.toml names commands that would run as the user: see COMMAND_KEYS.
+    lint_command: str | None = None  # e.g. "ruff check {files}"
+    test_command: str | None = None  # e.g. "pytest -x -q"
+    auto_test: bool = False  # chat: run the checks after every turn that changed files
+    fix_rounds: int = 2  # times the model is shown a failure and asked to fix it
+    check_timeout: int = 300  # seconds per check command
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -59,6 +67,10 @@ ENV_VARS = {
     "ASSISTANT_ENDPOINT": "endpoint",
     "ASSISTANT_REPEAT_PENALTY": "repeat_penalty",
 }
+
+# Settings that name a command to run as the user. A repo's .assistant.toml can
+# set them only where the repo-config trust rule allows (hardening issue).
+COMMAND_KEYS = frozenset({"lint_command", "test_command"})
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Settings) if f.name != "sources"}
 
@@ -121,4 +133,8 @@ def load_settings(
     apply({k: v for k, v in (flags or {}).items() if v is not None}, "command line")
     if settings.approval not in ("ask", "auto-edit", "read-only"):
         raise UsageError(f"approval must be ask, auto-edit or read-only, not {settings.approval!r}")
+    if settings.fix_rounds < 0:
+        raise UsageError(f"fix_rounds must be 0 or more, not {settings.fix_rounds}")
+    if settings.check_timeout <= 0:
+        raise UsageError(f"check_timeout must be more than 0, not {settings.check_timeout}")
     return settings

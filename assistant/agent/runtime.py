@@ -18,6 +18,7 @@ from assistant.agent.session import Session
 from assistant.config import Settings, load_settings, user_cache_dir
 from assistant.llm.engine import SamplingParams
 from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.repetition import RepetitionLimit
 from assistant.llm.trace import TraceWriter
 from assistant.protocols import make_protocol
 from assistant.tools.approval import ApprovalPolicy, Approver
@@ -161,6 +162,7 @@ def open_runtime(
                 temperature=settings.temperature, repeat_penalty=settings.repeat_penalty, seed=0
             ),
             plan=plan,
+            repetition=RepetitionLimit() if settings.stop_repetition else None,
         )
         agent = Agent(engine, session, toolbox, agent_config)
         with status(f"reading the system prompt ({session.prefix_len} tokens)…"):

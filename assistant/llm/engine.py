@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistant.llm.repetition import RepetitionLimit
 from assistant.llm.tokenizer import Tokenizer
 
 
@@ -52,6 +53,8 @@ class GenerationRequest:
     # Where the caller's stable prefix ends (system prompt, tools…): the engine
     # may save the KV state there to the disk prefix cache.
     cache_boundary: int | None = None
+    # Stop when the output loops (see llm/repetition.py); None: never.
+    repetition: RepetitionLimit | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ class GenerationStats:
     generated_tokens: int = 0
     prompt_eval_ms: float = 0.0
     generation_ms: float = 0.0
-    stop_reason: str = ""
+    stop_reason: str = ""  # stop | max_tokens | cancelled | repetition
+    repeated_tokens: int = 0  # with stop_reason "repetition": the looping span
+    saved_tokens: int = 0  # with stop_reason "repetition": budget left unused
 
     @property
     def tokens_per_second(self) -> float:
