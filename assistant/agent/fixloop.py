@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.agent.checks import DEFAULT_TIMEOUT, CheckCommand, CheckKind, CheckResult, run_check
-from assistant.config import REPO_FILE, Settings
+from assistant.config import Settings
 from assistant.events import CheckFinished, TurnFinished
 
 DEFAULT_ROUNDS = 2
@@ -124,13 +124,13 @@ def configured_checks(
     test: str | None = None,
     lint: str | None = None,
     use_config: bool = False,
-) -> tuple[list[CheckCommand], list[str]]:
+) -> list[CheckCommand]:
     """The checks to run: the commands given on the command line, and, with
     `use_config`, the configured `lint_command` / `test_command` for those not
-    given. A command from the repository's own config file is not run unless
-    the repo is trusted (it could name anything); those give a warning."""
+    given. Both are PRIVILEGED settings: a repository's own `.assistant.toml`
+    sets them only once the user trusts it (config.py), so an untrusted clone
+    never gets a command run here."""
     checks: list[CheckCommand] = []
-    warnings: list[str] = []
     for kind, flag, key in (
         (CheckKind.LINT, lint, "lint_command"),
         (CheckKind.TEST, test, "test_command"),
@@ -138,20 +138,6 @@ def configured_checks(
         command = flag
         if command is None and use_config:
             command = getattr(settings, key)
-            if command and not command_trusted(settings, key):
-                warnings.append(
-                    f"not running {key} {command!r} from {settings.sources.get(key)}: a "
-                    "repository's own config cannot name commands to run unless you trust it; "
-                    f"pass --{kind.value} or set it in your user config"
-                )
-                command = None
         if command and command.strip():
             checks.append(CheckCommand(kind, command.strip()))
-    return checks, warnings
-
-
-def command_trusted(settings: Settings, key: str) -> bool:
-    """May the configured command `key` run? Not when it came from the repo's
-    `.assistant.toml` (untrusted until the hardening work's trust rule says so)."""
-    source = settings.sources.get(key, "")
-    return not source.endswith(REPO_FILE)
+    return checks

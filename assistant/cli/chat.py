@@ -9,7 +9,6 @@ is saved after every turn and `--resume` continues the last one in this repo."""
 from __future__ import annotations
 
 import contextlib
-import json
 import shlex
 import subprocess
 from collections.abc import Callable
@@ -24,12 +23,13 @@ from assistant.agent.context import Mode, repo_map_text
 from assistant.agent.fixloop import configured_checks
 from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
-from assistant.agent.session import SESSION_FILE, latest_session_file
+from assistant.agent.session import SESSION_FILE, DamagedSession, latest_session_file
 from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
 from assistant.cli.options import model_options
 from assistant.cli.verify import run_fix_loop, still_failing_message
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
+from assistant.repo.git import git_env
 from assistant.tools.approval import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -154,10 +154,7 @@ class ChatApp:
         self.save()
         settings = self.runtime.settings
         if result.changed_files and settings.auto_test and result.outcome.ok:
-            checks, warnings = configured_checks(settings, use_config=True)
-            for warning in warnings:
-                self.renderer.warn(warning)
-            self.check(checks)
+            self.check(configured_checks(settings, use_config=True))
 
     def _changed(self, files: tuple[str, ...] | list[str]) -> None:
         self.changed.extend(f for f in files if f not in self.changed)
@@ -177,21 +174,21 @@ class ChatApp:
         self._changed(report.changed_files)
         self.save()
         if not report.results:
-            self.renderer.info("nothing to check: {files} needs changed files, and none changed yet")
+            self.renderer.info(
+                "nothing to check: {files} needs changed files, and none changed yet"
+            )
         elif not report.passed and not report.stopped:
             self.renderer.warn(still_failing_message(report, len(self.runtime.journal)))
 
     def _check_command(self, kind: CheckKind, args: list[str]) -> None:
         given = " ".join(args) or None
         settings = self.runtime.settings
-        checks, warnings = configured_checks(
+        checks = configured_checks(
             settings,
             test=given if kind is CheckKind.TEST else None,
             lint=given if kind is CheckKind.LINT else None,
             use_config=given is None,
         )
-        for warning in warnings:
-            self.renderer.warn(warning)
         checks = [c for c in checks if c.kind is kind]
         if not checks:
             self.renderer.warn(
@@ -273,7 +270,11 @@ class ChatApp:
 
     def cmd_diff(self, args: list[str]) -> None:
         proc = subprocess.run(
-            ["git", "diff", *args], cwd=self.runtime.root, capture_output=True, text=True
+            ["git", "diff", *args],
+            cwd=self.runtime.root,
+            env=git_env(),
+            capture_output=True,
+            text=True,
         )
         if proc.stdout.strip():
             self.renderer.diff(proc.stdout)
@@ -423,9 +424,13 @@ def register(app: typer.Typer) -> None:
         try:
             greeting = ""
             if saved is not None:
-                kept = runtime.session.restore(json.loads(saved.read_text("utf-8")))
-                how = "" if kept else " (another model: earlier turns summarized)"
-                greeting = f"resumed {runtime.session.turns} turn(s){how}"
+                try:
+                    kept = runtime.session.restore_file(saved)
+                except DamagedSession as exc:
+                    greeting = str(exc)
+                else:
+                    how = "" if kept else " (another model: earlier turns summarized)"
+                    greeting = f"resumed {runtime.session.turns} turn(s){how}"
             ChatApp(runtime, renderer).loop(greeting)
         finally:
             runtime.close()

@@ -28,6 +28,7 @@ from assistant.cli.verify import (
     still_failing_message,
 )
 from assistant.errors import AssistantError, UsageError
+from assistant.repo.git import git_env
 from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.registry import Toolbox
 from assistant.ui.render import make_renderer
@@ -90,9 +91,15 @@ def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -
     from assistant import prompts
 
     root = runtime.root
-    subprocess.run(["git", "add", "--", *files], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "add", "--", *files], cwd=root, env=git_env(), check=True, capture_output=True
+    )
     diff = subprocess.run(
-        ["git", "diff", "--cached", "--", *files], cwd=root, capture_output=True, text=True
+        ["git", "diff", "--cached", "--", *files],
+        cwd=root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
     ).stdout
     message = runtime.agent.complete(prompts.load("commit").strip(), diff, 96)
     message = message.strip().strip("`").strip()
@@ -101,13 +108,18 @@ def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -
     proc = subprocess.run(
         ["git", "commit", "-q", "-m", message, "--", *files],
         cwd=root,
+        env=git_env(),
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         raise AssistantError(f"git commit failed: {proc.stderr.strip() or proc.stdout.strip()}")
     sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     return sha, message
 
@@ -208,11 +220,9 @@ def register(app: typer.Typer) -> None:
             changed = result.changed_files
             ok = bool(changed) and result.outcome.value not in ("cancelled", "quit")
             settings = runtime.settings
-            to_run, warnings = configured_checks(
+            to_run = configured_checks(
                 settings, test=test, lint=lint, use_config=checks or settings.auto_test
             )
-            for warning in warnings:
-                renderer.warn(warning)
             if to_run and not apply:
                 renderer.warn("checks run only when the change is applied (--yes)")
             elif to_run and ok:

@@ -194,19 +194,21 @@ def test_commands_from_the_repo_config_need_trust(tmp_path: Path) -> None:
     repo.mkdir()
     (repo / ".assistant.toml").write_text('test_command = "rm -rf ~"\nlint_command = "x"\n')
     user = tmp_path / "user.toml"
-    user.write_text('lint_command = "ruff check {files}"\n')
+    user.write_text("")
     settings = load_settings(repo, user_file=user, environ={})
-    checks, warnings = configured_checks(settings, use_config=True)
-    assert checks == [] and len(warnings) == 2
-    assert "not running test_command 'rm -rf ~'" in warnings[1]
-    given, _ = configured_checks(settings, test="pytest -q", use_config=False)
-    assert given == [CheckCommand(CheckKind.TEST, "pytest -q")]
-    user.write_text('test_command = "pytest -x -q"\n')
-    (repo / ".assistant.toml").write_text("")
-    trusted, warnings = configured_checks(
-        load_settings(repo, user_file=user, environ={}), use_config=True
+    assert configured_checks(settings, use_config=True) == []
+    assert any(
+        "lint_command, test_command; ignored until you trust it" in n for n in settings.notes
     )
-    assert trusted == [CheckCommand(CheckKind.TEST, "pytest -x -q")] and not warnings
+    given = configured_checks(settings, test="pytest -q", use_config=False)
+    assert given == [CheckCommand(CheckKind.TEST, "pytest -q")]
+    user.write_text('test_command = "pytest -x -q"\nlint_command = "ruff check {files}"\n')
+    (repo / ".assistant.toml").write_text("")
+    trusted = configured_checks(load_settings(repo, user_file=user, environ={}), use_config=True)
+    assert trusted == [
+        CheckCommand(CheckKind.LINT, "ruff check {files}"),
+        CheckCommand(CheckKind.TEST, "pytest -x -q"),
+    ]
 
 
 @pytest.mark.parametrize("bad", ["fix_rounds = -1", "check_timeout = 0"])
