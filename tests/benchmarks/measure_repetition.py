@@ -63,20 +63,20 @@ def fires_at(ids: list[int], limit: RepetitionLimit) -> int | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--max-tokens", type=int, default=300)
+    parser.add_argument("--max-tokens", type=int, default=200)
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args()
-    from tests.fixtures.build_models import model_paths
+    from tests.fixtures.build_models import ensure_models
 
-    path = args.model or model_paths()["smollm2"]
-    engine = LlamaEngine.load(path, EngineConfig(n_ctx=2048))
+    path = args.model or ensure_models()["smollm2"]
+    engine = LlamaEngine.load(path, EngineConfig(n_ctx=2048, n_threads=1))
     header = "kind     tokens  stop        cycle(span/period)  " + "  ".join(
         f"fire@{c.min_span}" for c in CANDIDATES
     )
     print(header)
     for kind, prompts in (("looping", LOOPING), ("normal", NORMAL)):
         for prompt in prompts:
-            for penalty in (1.0, 1.2):
+            for penalty in (1.0,):
                 sampling = SamplingParams(temperature=0.0, repeat_penalty=penalty)
                 request = GenerationRequest(chatml(engine, prompt), args.max_tokens, sampling)
                 ids = [t.id for t in engine.generate(request)]
