@@ -309,6 +309,8 @@ class Agent:
         reason = {
             "cancelled": StopReason.CANCELLED,
             "max_tokens": StopReason.MAX_TOKENS,
+            # A loop cut short ends the answer: what came before it stands.
+            "repetition": StopReason.END_OF_TURN,
         }.get(stats.stop_reason)
         if self.cancel.cancelled:
             reason = StopReason.CANCELLED

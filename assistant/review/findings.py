@@ -35,6 +35,11 @@ class Category(enum.Enum):
     TEST = "test"
     DOCS = "docs"
     MAINTAINABILITY = "maintainability"
+    LINT = "lint"  # from the user's lint_command (`review --lint`), never from the model
+
+
+# What the model may answer with: lint findings come from the linter only.
+MODEL_CATEGORIES = tuple(c for c in Category if c is not Category.LINT)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def findings_schema(
                         "line": {"type": "integer", "minimum": 1},
                         "end_line": {"type": "integer", "minimum": 1},
                         "severity": {"type": "string", "enum": [s.value for s in Severity]},
-                        "category": {"type": "string", "enum": [c.value for c in Category]},
+                        "category": {"type": "string", "enum": [c.value for c in MODEL_CATEGORIES]},
                         "message": {
                             "type": "string",
                             "minLength": 1,
@@ -152,7 +157,7 @@ def findings_grammar(files: Sequence[str], limits: Limits | None = None) -> str:
             f'{suggestion}ws "}}"',
             f"file ::= {file_alts}",
             f"severity ::= {enum_alts([s.value for s in Severity])}",
-            f"category ::= {enum_alts([c.value for c in Category])}",
+            f"category ::= {enum_alts([c.value for c in MODEL_CATEGORIES])}",
             f"num ::= [1-9] [0-9]{{0,{limits.max_line_digits - 1}}}",
             f'message ::= "\\"" char{{1,{limits.max_message_chars}}} "\\""',
             f'suggestion ::= "\\"" char{{0,{limits.max_suggestion_chars}}} "\\""',
@@ -191,7 +196,7 @@ def _item_errors(item: Any, files: Sequence[str], limits: Limits) -> list[str]:
             errors.append(f"{name} must be a positive integer")
     if "severity" in item and item["severity"] not in {s.value for s in Severity}:
         errors.append(f"bad severity {item['severity']!r}")
-    if "category" in item and item["category"] not in {c.value for c in Category}:
+    if "category" in item and item["category"] not in {c.value for c in MODEL_CATEGORIES}:
         errors.append(f"bad category {item['category']!r}")
     message = item.get("message")
     if "message" in item and (not isinstance(message, str) or not message.strip()):
