@@ -34,6 +34,7 @@ from assistant.llm.engine import (
     GenerationRequest,
     GenerationStats,
 )
+from assistant.llm.repetition import RepetitionDetector
 from assistant.llm.tokenizer import Tokenizer
 from assistant.llm.trace import TraceWriter
 
@@ -164,6 +165,7 @@ class ScriptedEngine:
         generated: list[int] = []
         reason = "max_tokens"
         turn: list[int] | None = None
+        loops = RepetitionDetector(request.repetition) if request.repetition else None
         try:
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
@@ -183,6 +185,12 @@ class ScriptedEngine:
                     reason = "stop"
                     break
                 if len(generated) >= budget:
+                    break
+                loop = loops.feed(token) if loops is not None else None
+                if loop is not None:  # as LlamaEngine: a looping output stops here
+                    reason = "repetition"
+                    stats.repeated_tokens = loop.span
+                    stats.saved_tokens = budget - len(generated)
                     break
                 self._cache.append(token)  # fed back, as the real engine evaluates it
         finally:
