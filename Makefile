@@ -27,7 +27,7 @@ models: install-dev
 demo: install
 	$(PY) -m tests.fixtures.build_models --smollm2-path > $(VENV)/demo-model
 	@rm -rf "$(DEMO_DIR)" && cp -r examples/demo-repo "$(DEMO_DIR)"
-	@cd "$(DEMO_DIR)" && git init -q && git add -A && git -c user.name=demo -c user.email=demo@example.com commit -qm "demo repo"
+	@cd "$(DEMO_DIR)" && git init -q && git add -A && GIT_AUTHOR_DATE=2025-01-01T12:00:00Z GIT_COMMITTER_DATE=2025-01-01T12:00:00Z git -c user.name=demo -c user.email=demo@example.com commit -qm "demo repo"
 	cd "$(DEMO_DIR)" && ASSISTANT_REPEAT_PENALTY=1.2 "$(abspath $(VENV))/bin/assistant" ask --max-tokens 400 --model "$$(cat "$(abspath $(VENV))/demo-model")" "$(DEMO_QUESTION)"
 
 lint: install-dev

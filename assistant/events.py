@@ -125,5 +125,23 @@ class TurnFinished:
     stats: GenerationStats  # summed over the steps of the turn
 
 
+@dataclass(frozen=True)
+class CheckFinished:
+    """A lint or test command the user configured ran after the model's
+    changes (`round` 0 is the first check, 1… the checks after each fix)."""
+
+    kind: str  # "lint" | "test"
+    command: str
+    exit_code: int | None  # None: timed out or could not start
+    output: str  # clipped to what matters; what the model is shown
+    round: int
+    timed_out: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
 AgentEvent = Event | Progress | ToolStarted | ToolFinished | Notice | StepStats | TurnFinished
 Emit = Callable[[AgentEvent], None]

@@ -44,6 +44,7 @@ from assistant.llm.engine import (
     GrammarSpec,
     SamplingParams,
 )
+from assistant.llm.repetition import RepetitionLimit
 from assistant.protocols.base import GrammarOptions, ToolChoice, ToolChoiceMode, ToolResult
 from assistant.tools.registry import Toolbox
 from assistant.toolspec import EXISTING_PATH_KEY, ToolSpec
@@ -98,6 +99,8 @@ class AgentConfig:
     sampling: SamplingParams = field(default_factory=lambda: SamplingParams(temperature=0.2))
     # Tool choice for the first steps of every turn; later steps are "auto".
     plan: tuple[ToolStep, ...] = ()
+    # Stop an answer that loops (None: never); see llm/repetition.py.
+    repetition: RepetitionLimit | None = field(default_factory=RepetitionLimit)
     grammar_options: GrammarOptions = field(
         default_factory=lambda: GrammarOptions(max_string_tokens=2048, max_array_items=64)
     )
@@ -289,6 +292,7 @@ class Agent:
             grammar=self._grammar(step),
             stop_ids=self.protocol.stop_ids,
             cache_boundary=session.cache_boundary,
+            repetition=self.config.repetition,
         )
         self._advance(turn, step)
         parser = self.protocol.new_parser(session.tools)
@@ -300,13 +304,23 @@ class Agent:
                 events.append(event)
                 emit(event)
         stats = self.engine.last_stats
-        # The engine's END_OF_TURN is left to the parser (it may be a tool call).
-        reason = stats.stop_reason if stats.stop_reason is not StopReason.END_OF_TURN else None
+        # The engine's END_OF_TURN is left to the parser (it may be a tool call);
+        # a loop cut short ends the answer: what came before it stands.
+        ended = (StopReason.END_OF_TURN, StopReason.REPETITION)
+        reason = stats.stop_reason if stats.stop_reason not in ended else None
         if self.cancel.cancelled:
             reason = StopReason.CANCELLED
         for event in parser.finish(reason):
             events.append(event)
             emit(event)
+        if stats.stop_reason is StopReason.REPETITION:
+            emit(
+                Notice(
+                    "stopped: the model was repeating itself "
+                    f"({stats.repeated_tokens} tokens in a loop; {stats.saved_tokens} tokens saved)",
+                    warning=True,
+                )
+            )
         _add_stats(turn.stats, stats)
         emit(StepStats(stats, len(session.ids) + len(ids), session.n_ctx))
         return events, ids
@@ -335,6 +349,7 @@ class Agent:
             max_tokens=max_tokens,
             sampling=SamplingParams(temperature=0.0),
             stop_ids=proto.stop_ids,
+            repetition=self.config.repetition,
         )
         parser = proto.new_parser([])
         out: list[str] = []

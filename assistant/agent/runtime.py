@@ -18,6 +18,7 @@ from assistant.agent.loop import Agent, AgentConfig, ToolStep
 from assistant.agent.session import Session
 from assistant.config import Settings, load_settings, user_cache_dir
 from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.repetition import RepetitionLimit
 from assistant.llm.sampling_defaults import sampling_for
 from assistant.llm.trace import TraceWriter
 from assistant.protocols import make_protocol
@@ -165,6 +166,7 @@ def open_runtime(
             max_tokens=min(settings.max_tokens, engine.n_ctx // 4),
             sampling=sampling_for(settings, engine.metadata, seed=0),
             plan=plan,
+            repetition=RepetitionLimit() if settings.stop_repetition else None,
         )
         agent = Agent(engine, session, toolbox, agent_config)
         with status(f"reading the system prompt ({session.prefix_len} tokens)…"):

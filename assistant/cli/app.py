@@ -145,6 +145,45 @@ def config_show(
     console.print(table)
 
 
+@config_app.command("detect")
+def config_detect(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Propose lint_command and test_command from the repository (pyproject.toml,
+    ruff, package.json, go.mod, Cargo.toml). Prints TOML to copy; changes nothing."""
+    from assistant.repo.detect_checks import detect_checks
+
+    root = repo_root_or_cwd()
+    found = detect_checks(root)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "lint_command": found.lint_command,
+                    "test_command": found.test_command,
+                    "reasons": found.reasons,
+                }
+            )
+        )
+        return
+    if not found.reasons:
+        err_console.print("no lint or test command found in this repository", highlight=False)
+        return
+    for reason in found.reasons:
+        print(f"# {reason}")
+    for key in ("lint_command", "test_command"):
+        value = getattr(found, key)
+        if value is not None:
+            print(f"{key} = {json.dumps(value)}")
+    err_console.print(
+        f"add these to {user_config_file()} (or to .assistant.toml, then `assistant config "
+        "trust`); `assistant edit --checks` and chat's /test and /lint use them",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 @config_app.command("trust")
 def config_trust(
     revoke: Annotated[

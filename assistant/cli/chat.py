@@ -17,12 +17,15 @@ from typing import Annotated
 
 import typer
 
+from assistant.agent.checks import CheckCommand, CheckKind
 from assistant.agent.context import Mode, repo_map_text
+from assistant.agent.fixloop import configured_checks
 from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.agent.session import SESSION_FILE, DamagedSession, latest_session_file
 from assistant.cli.oneshot import EXIT_HELP, attach_files
 from assistant.cli.options import model_options
+from assistant.cli.verify import run_fix_loop, still_failing_message
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
 from assistant.repo.git import GitError, require_repo_root, run_git
@@ -49,6 +52,8 @@ Commands:
   /files             list attached files
   /map               show the repository map
   /diff              show uncommitted changes (git diff)
+  /test [CMD]        run the tests (CMD or test_command); on failure the model fixes the code
+  /lint [CMD]        run the linter (CMD or lint_command) on the changed files, same loop
   /edit TEXT         make this change now: the model must edit (the attached files, if any)
   /undo [N]          revert the last N changes the assistant made (default 1)
   /clear             start the conversation over
@@ -119,6 +124,7 @@ class ChatApp:
     renderer: AnyRenderer
     attached: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # told to the model with the next message
+    changed: list[str] = field(default_factory=list)  # files the model changed this session
 
     @property
     def session_file(self) -> Path:
@@ -142,8 +148,60 @@ class ChatApp:
             self.attached = []
         parts.append(text)
         self.notes = []
-        self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
+        result = self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
+        self._changed(result.changed_files)
         self.save()
+        settings = self.runtime.settings
+        if result.changed_files and settings.auto_test and result.outcome.ok:
+            self.check(configured_checks(settings, use_config=True))
+
+    def _changed(self, files: tuple[str, ...] | list[str]) -> None:
+        self.changed.extend(f for f in files if f not in self.changed)
+
+    def check(self, checks: list[CheckCommand]) -> None:
+        """Run the checks on this session's changes; on failure let the model fix."""
+        if not checks:
+            return
+        report = run_fix_loop(
+            self.runtime,
+            self.renderer,
+            checks,
+            self.changed,
+            rounds=self.runtime.settings.fix_rounds,
+            as_json=False,
+        )
+        self._changed(report.changed_files)
+        self.save()
+        if not report.results:
+            self.renderer.info(
+                "nothing to check: {files} needs changed files, and none changed yet"
+            )
+        elif not report.passed and not report.stopped:
+            self.renderer.warn(still_failing_message(report, len(self.runtime.journal)))
+
+    def _check_command(self, kind: CheckKind, args: list[str]) -> None:
+        given = " ".join(args) or None
+        settings = self.runtime.settings
+        checks = configured_checks(
+            settings,
+            test=given if kind is CheckKind.TEST else None,
+            lint=given if kind is CheckKind.LINT else None,
+            use_config=given is None,
+        )
+        checks = [c for c in checks if c.kind is kind]
+        if not checks:
+            self.renderer.warn(
+                f"no {kind.value} command: /{kind.value} CMD, or set {kind.value}_command "
+                "in your config (`assistant config detect` proposes one)"
+            )
+            return
+        self.check(checks)
+
+    def cmd_test(self, args: list[str]) -> None:
+        self._check_command(CheckKind.TEST, args)
+
+    def cmd_lint(self, args: list[str]) -> None:
+        self._check_command(CheckKind.LINT, args)
 
     # ------------------------------------------------------------ slash commands
 
@@ -161,6 +219,8 @@ class ChatApp:
             "/files": self.cmd_files,
             "/map": self.cmd_map,
             "/diff": self.cmd_diff,
+            "/test": self.cmd_test,
+            "/lint": self.cmd_lint,
             "/undo": self.cmd_undo,
             "/edit": self.cmd_edit,
             "/clear": self.cmd_clear,

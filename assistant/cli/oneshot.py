@@ -16,9 +16,18 @@ from typing import Annotated
 import typer
 
 from assistant.agent.context import Mode
+from assistant.agent.fixloop import configured_checks
 from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.cli.options import JsonOpt, model_options
+from assistant.cli.verify import (
+    ChecksOpt,
+    FixRoundsOpt,
+    LintOpt,
+    TestOpt,
+    run_fix_loop,
+    still_failing_message,
+)
 from assistant.errors import UsageError
 from assistant.events import Outcome, TurnFinished
 from assistant.repo.git import GitError, commit_files, git_text, require_repo_root, run_git
@@ -27,7 +36,8 @@ from assistant.tools.registry import Toolbox
 from assistant.ui.render import AnyRenderer, make_renderer
 
 EXIT_HELP = (
-    "Exit codes: 0 done, 1 the model could not complete the task, 2 usage error, 3 no model."
+    "Exit codes: 0 done, 1 the model could not complete the task (or the checks still "
+    "fail), 2 usage error, 3 no model."
 )
 MAX_FILE_TOKENS_SHARE = 0.4  # of the context, for files the user names
 
@@ -171,11 +181,16 @@ def register(app: typer.Typer) -> None:
             typer.Option("--commit", help="Apply and commit, with a message the model writes."),
         ] = False,
         as_json: JsonOpt = False,
+        test: TestOpt = None,
+        lint: LintOpt = None,
+        checks: ChecksOpt = False,
+        fix_rounds: FixRoundsOpt = None,
         *,
         opts: ModelOptions,
     ) -> None:
         """Make a change in the repository. Without --yes, print the unified diff
-        it would make and change nothing."""
+        it would make and change nothing. With --test / --lint (or --checks),
+        run them after the change and let the model fix what fails."""
         text = read_request(instruction, "edit instruction")
         root = require_repo_root()
         apply = yes or commit
@@ -194,6 +209,24 @@ def register(app: typer.Typer) -> None:
         ) as (runtime, renderer, result):
             changed = result.changed_files
             ok = bool(changed) and result.outcome not in (Outcome.CANCELLED, Outcome.QUIT)
+            settings = runtime.settings
+            to_run = configured_checks(
+                settings, test=test, lint=lint, use_config=checks or settings.auto_test
+            )
+            if to_run and not apply:
+                renderer.warn("checks run only when the change is applied (--yes)")
+            elif to_run and ok:
+                rounds = settings.fix_rounds if fix_rounds is None else fix_rounds
+                report = run_fix_loop(
+                    runtime, renderer, to_run, changed, rounds=rounds, as_json=as_json, plan=plan
+                )
+                changed = tuple(dict.fromkeys((*changed, *report.changed_files)))
+                renderer.record(
+                    "checks", passed=report.passed, rounds=report.rounds, undo=len(runtime.journal)
+                )
+                if not report.passed:
+                    ok = False
+                    renderer.warn(still_failing_message(report, len(runtime.journal)))
             if not apply:
                 diff = runtime.toolbox.pending_diff()
                 if diff:

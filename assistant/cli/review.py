@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -146,6 +146,27 @@ def _emit(result: ReviewResult, fmt: OutputFormat, output: Path | None, err: Con
             )
 
 
+def _add_lint(root: Path, result: Any, err: Console) -> None:
+    """`--lint`: the configured lint_command's errors on the reviewed files, as
+    findings (category lint). Its absence is a note, never a blocked commit."""
+    from assistant.config import load_settings
+    from assistant.review.lint import lint_findings
+
+    settings = load_settings(root)
+    command = settings.lint_command
+    if not command:
+        err.print(
+            "note: --lint: no lint_command configured (`assistant config detect` proposes one)",
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    findings, problem = lint_findings(root, result.reviewed, command, float(settings.check_timeout))
+    result.findings.extend(findings)
+    if problem:
+        err.print(f"warning: {problem}", markup=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("review")
     def review_command(
@@ -207,6 +228,12 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--prefix-cache/--no-prefix-cache", hidden=True)
         ] = True,
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", hidden=True)] = None,
+        lint: Annotated[
+            bool,
+            typer.Option(
+                "--lint", help="Also run lint_command on the reviewed files (findings: lint)."
+            ),
+        ] = False,
         replay: Annotated[
             Path | None,
             typer.Option(
@@ -272,6 +299,8 @@ def register(app: typer.Typer) -> None:
                     soft_wrap=True,
                 )
                 raise typer.Exit(0) from None
+            if lint:
+                _add_lint(repo.root, result, err)
             if trace is not None:
                 print_trace(result, err)
             _emit(result, output_format, output, err)

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistant.llm.repetition import RepetitionLimit
 from assistant.llm.tokenizer import Tokenizer
 
 
@@ -56,6 +57,8 @@ class GenerationRequest:
     # Where the caller's stable prefix ends (system prompt, tools…): the engine
     # may save the KV state there to the disk prefix cache.
     cache_boundary: int | None = None
+    # Stop when the output loops (see llm/repetition.py); None: never.
+    repetition: RepetitionLimit | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class StopReason(enum.Enum):
     TOOL_CALL = "tool_call"  # the model stopped to wait for tool results
     MAX_TOKENS = "max_tokens"
     CANCELLED = "cancelled"  # Ctrl-C or an explicit cancel
+    REPETITION = "repetition"  # the engine cut a degenerate loop short
     ERROR = "error"
 
 
@@ -86,6 +90,8 @@ class GenerationStats:
     prompt_eval_ms: float = 0.0
     generation_ms: float = 0.0
     stop_reason: StopReason | None = None  # None until a generation has ended
+    repeated_tokens: int = 0  # with stop_reason REPETITION: the looping span
+    saved_tokens: int = 0  # with stop_reason REPETITION: budget left unused
 
     @property
     def tokens_per_second(self) -> float:

@@ -27,6 +27,7 @@ from assistant.llm.engine import (
     StopReason,
 )
 from assistant.llm.prefix_cache import PrefixCache
+from assistant.llm.repetition import RepetitionDetector
 from assistant.llm.sampling import Sampler
 from assistant.llm.trace import TraceWriter
 
@@ -398,6 +399,7 @@ class LlamaEngine:
             sampler = Sampler(llama, request.sampling, request.grammar, seed, self._tokenizer.piece)
             gen_start = time.perf_counter()
             budget = min(request.max_tokens, self.n_ctx - len(prompt) - 1)
+            loops = RepetitionDetector(request.repetition) if request.repetition else None
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
                     reason = StopReason.CANCELLED
@@ -409,6 +411,12 @@ class LlamaEngine:
                     reason = StopReason.END_OF_TURN
                     break
                 if len(generated) >= budget:
+                    break
+                loop = loops.feed(token) if loops is not None else None
+                if loop is not None:
+                    reason = StopReason.REPETITION
+                    self._stats.repeated_tokens = loop.span
+                    self._stats.saved_tokens = budget - len(generated)
                     break
                 try:
                     llama.eval([token])

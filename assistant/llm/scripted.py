@@ -35,6 +35,7 @@ from assistant.llm.engine import (
     GenerationStats,
     StopReason,
 )
+from assistant.llm.repetition import RepetitionDetector
 from assistant.llm.tokenizer import Tokenizer
 from assistant.llm.trace import TraceWriter
 
@@ -165,6 +166,7 @@ class ScriptedEngine:
         generated: list[int] = []
         reason = StopReason.MAX_TOKENS
         turn: list[int] | None = None
+        loops = RepetitionDetector(request.repetition) if request.repetition else None
         try:
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
@@ -184,6 +186,12 @@ class ScriptedEngine:
                     reason = StopReason.END_OF_TURN
                     break
                 if len(generated) >= budget:
+                    break
+                loop = loops.feed(token) if loops is not None else None
+                if loop is not None:  # as LlamaEngine: a looping output stops here
+                    reason = StopReason.REPETITION
+                    stats.repeated_tokens = loop.span
+                    stats.saved_tokens = budget - len(generated)
                     break
                 self._cache.append(token)  # fed back, as the real engine evaluates it
         finally:

@@ -42,6 +42,11 @@ class Category(enum.Enum):
     TEST = "test"
     DOCS = "docs"
     MAINTAINABILITY = "maintainability"
+    LINT = "lint"  # from the user's lint_command (`review --lint`), never from the model
+
+
+# What the model may answer with: lint findings come from the linter only.
+MODEL_CATEGORIES = tuple(c for c in Category if c is not Category.LINT)
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def findings_schema(
         "line": line,
         "end_line": dict(line),
         "severity": {"type": "string", "enum": [s.value for s in Severity]},
-        "category": {"type": "string", "enum": [c.value for c in Category]},
+        "category": {"type": "string", "enum": [c.value for c in MODEL_CATEGORIES]},
         "message": {"type": "string", "minLength": 1, "maxLength": limits.max_message_chars},
     }
     if limits.max_suggestion_chars > 0:

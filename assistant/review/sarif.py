@@ -20,6 +20,7 @@ RULE_TEXT = {
     Category.TEST: "Missing or wrong test",
     Category.DOCS: "Documentation made wrong by the change",
     Category.MAINTAINABILITY: "Maintainability problem",
+    Category.LINT: "Reported by the project's linter",
 }
 
 

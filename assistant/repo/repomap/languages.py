@@ -13,7 +13,7 @@ import importlib.metadata
 import importlib.resources
 from functools import cache
 
-from tree_sitter import Language, Query
+from tree_sitter import Language, Parser, Query
 
 from assistant.repo.languages import EXTENSIONS, LANGUAGES, has_language, language_for
 
@@ -26,6 +26,10 @@ def get_language(name: str) -> Language:
     spec = LANGUAGES[name]
     module = importlib.import_module(spec.module)
     return Language(getattr(module, spec.factory)())
+
+
+def get_parser(name: str) -> Parser:
+    return Parser(get_language(name))
 
 
 @cache
