@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from assistant import __version__, netguard
+from assistant.cli import options
 from assistant.config import load_settings, user_cache_dir, user_config_file
 from assistant.errors import AssistantError
+
+# Start-up matters (the git hook runs this on every commit): modules that only
+# one command needs are imported inside it, and tests/cli/test_startup.py
+# keeps the model stack (numpy, llama.cpp, tools, rich.markdown) out of here.
 
 app = typer.Typer(
     name="assistant",
@@ -48,6 +50,34 @@ def repo_root_or_cwd() -> Path:
     return find_repo_root(Path.cwd()) or Path.cwd()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"assistant {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Full tracebacks and llama.cpp's log; works before or after any command.",
+        ),
+    ] = False,
+) -> None:
+    options.set_verbose(verbose or options.verbose_requested())
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -75,6 +105,8 @@ def model_pull(
 @model_app.command("list")
 def model_list() -> None:
     """Models on disk, and the ones `model pull` knows."""
+    from rich.table import Table
+
     from assistant.llm.models import KNOWN_MODELS, list_local_models, models_dir
 
     table = Table("file", "size", title=f"models in {models_dir()}")
@@ -93,6 +125,8 @@ def model_info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Read a GGUF's metadata without loading its weights."""
+    from rich.table import Table
+
     from assistant.llm.gguf import read_gguf_info
     from assistant.protocols.detect import protocol_for_template
 
@@ -123,6 +157,8 @@ def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The merged configuration, and where each value came from."""
+    from rich.table import Table
+
     settings = load_settings(repo_root_or_cwd())
     values = {
         name: {"value": getattr(settings, name), "source": source}
@@ -140,6 +176,11 @@ def config_show(
 @app.command()
 def doctor() -> None:
     """Check the set-up: model, threads, CPU features, llama.cpp, git, grammars, network guard."""
+    import platform
+    import shutil
+
+    from rich.table import Table
+
     from assistant.llm.llama import physical_cores
     from assistant.llm.models import resolve_model_path
 
@@ -187,11 +228,22 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _verbose_first(argv: list[str]) -> list[str]:
+    """`--verbose` anywhere before a `--` is the root option: move it to the
+    front so that `assistant map --verbose` works like `assistant --verbose map`."""
+    cut = argv.index("--") if "--" in argv else len(argv)
+    if "--verbose" not in argv[:cut]:
+        return argv
+    return ["--verbose", *(a for a in argv[:cut] if a != "--verbose"), *argv[cut:]]
+
+
 def main() -> None:
     netguard.install()
-    verbose = "--verbose" in sys.argv or os.environ.get("ASSISTANT_VERBOSE") == "1"
+    argv = _verbose_first(sys.argv[1:])
+    verbose = "--verbose" in argv[:1] or os.environ.get("ASSISTANT_VERBOSE") == "1"
+    options.set_verbose(verbose)
     try:
-        app()
+        app(args=argv, prog_name="assistant")
     except AssistantError as exc:
         if verbose:
             raise

@@ -15,28 +15,20 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from assistant.agent.context import Mode, repo_map_text
-from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
-from assistant.agent.session import SESSION_FILE, latest_session_file
 from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
 from assistant.cli.options import model_options
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
-from assistant.tools.approval import (
-    ApprovalDecision,
-    ApprovalPolicy,
-    ApprovalRequest,
-    Approver,
-    ConsoleApprover,
-)
-from assistant.tools.journal import UndoJournal
-from assistant.ui.render import AnyRenderer, RichRenderer, make_renderer
 
+if TYPE_CHECKING:  # the agent, tools and renderers load when `chat` runs
+    from assistant.agent.loop import ToolStep
+    from assistant.tools.approval import ApprovalDecision, ApprovalRequest, Approver
+    from assistant.ui.render import AnyRenderer
 PROMPT = "> "
 CONTINUE_PROMPT = "… "
 FENCE = '"""'
@@ -123,6 +115,8 @@ class ChatApp:
 
     @property
     def session_file(self) -> Path:
+        from assistant.agent.session import SESSION_FILE
+
         return self.runtime.journal.directory / SESSION_FILE
 
     def save(self) -> None:
@@ -204,6 +198,8 @@ class ChatApp:
             self.renderer.info("no files attached")
 
     def cmd_map(self, args: list[str]) -> None:
+        from assistant.agent.context import repo_map_text
+
         settings = self.runtime.settings
         text = repo_map_text(self.runtime.root, settings.map_tokens, self.attached)
         self.renderer.info(text or "(no definitions found)")
@@ -221,6 +217,8 @@ class ChatApp:
         if not args:
             self.renderer.warn("usage: /edit WHAT TO CHANGE")
             return
+        from assistant.agent.loop import edit_plan
+
         self.send(" ".join(args), edit_plan(self.attached))
 
     def cmd_undo(self, args: list[str]) -> None:
@@ -251,6 +249,8 @@ class ChatApp:
         session = self.runtime.session
         arg = args[0].lower() if args else ""
         if arg in ("show", "hide"):
+            from assistant.ui.render import RichRenderer
+
             if isinstance(self.renderer, RichRenderer):
                 self.renderer.show_thoughts = arg == "show"
             self.renderer.info(f"thoughts {'shown' if arg == 'show' else 'hidden'}")
@@ -335,6 +335,12 @@ def register(app: typer.Typer) -> None:
         opts: ModelOptions,
     ) -> None:
         """Chat about this repository; the model reads files and proposes edits."""
+        from assistant.agent.context import Mode
+        from assistant.agent.session import latest_session_file
+        from assistant.tools.approval import ApprovalPolicy, ConsoleApprover
+        from assistant.tools.journal import UndoJournal
+        from assistant.ui.render import make_renderer
+
         root = find_root()
         try:
             policy = ApprovalPolicy(approval) if approval else None

@@ -10,18 +10,16 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from assistant.agent.context import Mode
-from assistant.agent.loop import edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.cli.options import JsonOpt, model_options
 from assistant.errors import AssistantError, UsageError
-from assistant.tools.approval import ApprovalPolicy
-from assistant.tools.registry import Toolbox
-from assistant.ui.render import make_renderer
+
+if TYPE_CHECKING:  # the agent, tools and renderers load when a command runs
+    from assistant.tools.registry import Toolbox
 
 EXIT_HELP = (
     "Exit codes: 0 done, 1 the model could not complete the task, 2 usage error, 3 no model."
@@ -123,6 +121,10 @@ def register(app: typer.Typer) -> None:
         opts: ModelOptions,
     ) -> None:
         """Answer a question about this repository with read-only tools."""
+        from assistant.agent.context import Mode
+        from assistant.tools.approval import ApprovalPolicy
+        from assistant.ui.render import make_renderer
+
         text = read_request(question, "ask question")
         root = find_root()
         check_files(root, tuple(files or ()))
@@ -168,6 +170,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Make a change in the repository. Without --yes, print the unified diff
         it would make and change nothing."""
+        from assistant.agent.context import Mode
+        from assistant.agent.loop import edit_plan
+        from assistant.tools.approval import ApprovalPolicy
+        from assistant.ui.render import make_renderer
+
         text = read_request(instruction, "edit instruction")
         root = find_root()
         apply = yes or commit

@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,7 +19,7 @@ from rich.console import Console
 from assistant.errors import AssistantError, UsageError
 from assistant.review.findings import Limits
 from assistant.review.gitsource import DiffMode, DiffSpec, GitRepo
-from assistant.review.model import REPLAY_ENV, LlamaReviewer, ReplayReviewer, Reviewer
+from assistant.review.model import REPLAY_ENV
 from assistant.review.report import (
     FailOn,
     OutputFormat,
@@ -28,7 +28,10 @@ from assistant.review.report import (
     print_trace,
     render_text,
 )
-from assistant.review.runner import ReviewOptions, ReviewResult, run_review
+
+if TYPE_CHECKING:  # the runner and reviewers load when a review runs
+    from assistant.review.model import Reviewer
+    from assistant.review.runner import ReviewResult
 
 DEFAULT_REPLAY_CTX = 8192
 DEFAULT_ANSWER_TOKENS = 1024
@@ -61,6 +64,8 @@ def reviewer_factory(
     """Builds the reviewer only when called: an empty change never loads a model."""
 
     def make() -> Reviewer:
+        from assistant.review.model import LlamaReviewer, ReplayReviewer
+
         try:
             if replay is not None:
                 return ReplayReviewer(replay, ctx or DEFAULT_REPLAY_CTX)
@@ -214,6 +219,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Review a change with the local model; findings anchored to the diff."""
+        from assistant.review.runner import ReviewOptions, run_review
+
         err = Console(stderr=True)
         watchdog = _watchdog(timeout if timeout > 0 else None, strict)
         try:

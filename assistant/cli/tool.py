@@ -88,10 +88,13 @@ def register(app: typer.Typer) -> None:
             FixedApprover,
         )
         from assistant.tools.journal import UndoJournal
-        from assistant.tools.registry import Toolbox
+        from assistant.tools.registry import TOOLS_BY_NAME, Toolbox
 
         try:
             root = repo_root()
+            if name and name not in TOOLS_BY_NAME:  # a typo is a usage error (exit 2)
+                known = ", ".join(sorted(TOOLS_BY_NAME))
+                raise UsageError(f"unknown tool {name!r}; the tools are: {known}")
             if yes and ask:
                 raise UsageError("--yes and --ask do not go together; pick one")
             if read_only:
