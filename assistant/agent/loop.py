@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -283,7 +284,15 @@ class Agent:
         prompt = list(session.ids)
         cached = getattr(self.engine, "cached_tokens", None)
         have = _common_prefix(cached, prompt) if isinstance(cached, list) else 0
-        emit(Progress(f"reading {len(prompt) - have} new tokens", len(prompt) - have))
+        new = len(prompt) - have
+        message = f"reading {new:,} new tokens"
+        emit(Progress(message, new))
+        started = time.perf_counter()
+
+        def on_progress(done: int, total: int) -> None:
+            if done < total:  # the last batch is followed by the first token
+                emit(Progress(message, new, done, total, time.perf_counter() - started))
+
         request = GenerationRequest(
             prompt,
             max_tokens=max(1, min(self.config.max_tokens, session.free - 1)),
@@ -291,16 +300,23 @@ class Agent:
             grammar=self._grammar(step),
             stop_ids=self.protocol.stop_ids,
             cache_boundary=session.cache_boundary,
+            on_progress=on_progress,
         )
         self._advance(turn, step)
         parser = self.protocol.new_parser(session.tools)
         events: list[Event] = []
         ids: list[int] = []
+        writing: str | None = None
         for token in self.engine.generate(request, self.cancel):
             ids.append(token.id)
             for event in parser.feed(token):
                 events.append(event)
                 emit(event)
+            # Protocols that can tell (Gemma 4) name the call while it streams.
+            name = getattr(parser, "writing_call", None)
+            if name and name != writing:
+                emit(Progress(f"writing {name} call"))
+            writing = name
         stats = self.engine.last_stats
         reason = {
             "cancelled": StopReason.CANCELLED,

@@ -4,7 +4,7 @@ back. Protocols and the agent loop depend on this module, never on llama_cpp."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -52,6 +52,10 @@ class GenerationRequest:
     # Where the caller's stable prefix ends (system prompt, tools…): the engine
     # may save the KV state there to the disk prefix cache.
     cache_boundary: int | None = None
+    # Called as (done, total) after each batch of prompt evaluation, counting
+    # only the tokens that are evaluated (not those re-used from the KV cache
+    # or loaded from disk), so a long prompt can show how far it has got.
+    on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,18 @@ def outcome_line(event: ToolFinished) -> str:
     return first[:120]
 
 
+def progress_text(event: Progress) -> str:
+    """`reading 1,166 new tokens: 512/1,166 · about 18 s left` while a prompt
+    is evaluated batch by batch; the bare message before the first batch."""
+    if event.total <= 0 or event.done <= 0:
+        return event.message
+    text = f"{event.message}: {event.done:,}/{event.total:,}"
+    if event.seconds > 0 and event.done < event.total:
+        left = event.seconds / event.done * (event.total - event.done)
+        text += f" · about {left:.0f} s left" if left >= 1 else " · under a second left"
+    return text
+
+
 def footer_text(stats: StepStats | None, turn: TurnFinished) -> str:
     parts = []
     if stats is not None:
@@ -156,7 +168,10 @@ class RichRenderer:
     def __call__(self, event: AgentEvent) -> None:
         if isinstance(event, Progress):
             self._end_stream()
-            self._start_status(f"{event.message}…")
+            if event.done and self._status is not None:
+                self._status.update(f"{progress_text(event)}…")  # no flicker per batch
+            else:
+                self._start_status(f"{progress_text(event)}…")
             return
         if isinstance(event, ThoughtDelta):
             if not self.show_thoughts:
