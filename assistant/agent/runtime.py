@@ -7,6 +7,7 @@ get a `Runtime` back; nothing else in the package wires these parts together."""
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -67,7 +68,12 @@ class ModelOptions:
 
 
 def settings_for(root: Path | None, opts: ModelOptions) -> Settings:
-    return load_settings(root, opts.flags())
+    """The merged settings; their notes (a capped value, repository settings
+    not trusted) go to stderr, one line each."""
+    settings = load_settings(root, opts.flags())
+    for note in settings.notes:
+        sys.stderr.write(f"note: {note}\n")
+    return settings
 
 
 def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:

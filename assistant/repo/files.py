@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.repo.git import git_env
+
 HEAD_BYTES = 8192
 IGNORE_FILE = ".assistantignore"
 
@@ -262,6 +264,7 @@ def _git_candidates(root: Path) -> list[str] | None:
         proc = subprocess.run(
             ["git", "-c", "core.quotepath=off", "ls-files", "-co", "--exclude-standard", "-z"],
             cwd=root,
+            env=git_env(),
             capture_output=True,
             check=False,
         )
@@ -278,6 +281,7 @@ def is_bare_repo(root: Path) -> bool:
         proc = subprocess.run(
             ["git", "rev-parse", "--is-bare-repository"],
             cwd=root,
+            env=git_env(),
             capture_output=True,
             text=True,
             check=False,

@@ -47,6 +47,7 @@ class Reply:
     stats: GenerationStats | None = None
     cancelled: bool = False
     seconds: float = 0.0
+    cut: bool = False  # generation stopped at the token limit, not at the end of the answer
 
 
 class Reviewer(Protocol):
@@ -118,6 +119,7 @@ class LlamaReviewer:
             stats,
             cancelled=stats.stop_reason == "cancelled",
             seconds=time.perf_counter() - start,
+            cut=stats.stop_reason == "max_tokens",
         )
 
     def close(self) -> None:
