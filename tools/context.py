@@ -241,6 +241,14 @@ class ToolContext:
         diff = unified_diff(
             rel, _decode_for_diff(before), _decode_for_diff(after), created=before is None
         )
+        if before is not None:
+            # Counts, so that replacing 50 lines with 1 does not pass as "(1 line)".
+            removed, added = _diff_counts(diff)
+            counts = f"; -{removed} +{added} lines"
+            if removed >= LARGE_DELETION and removed > 2 * added:
+                counts += f"; deletes {removed} lines"
+            summary += counts
+            model_text = _first_line_plus(model_text, counts)
         request = ApprovalRequest(tool=tool, summary=summary, path=rel, diff=diff)
         if self.dry_run:
             if self.policy is ApprovalPolicy.READ_ONLY:
@@ -248,9 +256,10 @@ class ToolContext:
             self.originals.setdefault(rel, before)
             self.overlay[rel] = after
             self.mark_read(rel, after, persist=False)
-            return ToolResult(
-                True, model_text + "\n(dry run: nothing was written)", diff=diff, path=rel
-            )
+            # First line "would …", not "wrote …": the user reads it too.
+            _, newline, details = model_text.partition("\n")
+            text = f"ok: would {summary}{newline}{details}\n(dry run: nothing was written)"
+            return ToolResult(True, text, diff=diff, path=rel)
         self.approve(request)
         # The user may have taken a while to answer: the file must still be what we diffed.
         on_disk = self.current_bytes(resolved)
@@ -327,3 +336,24 @@ class ToolContext:
                 )
             )
         return "".join(parts)
+
+
+LARGE_DELETION = 20  # removed lines worth flagging when far more than were added
+
+
+def _diff_counts(diff: str) -> tuple[int, int]:
+    """Removed and added lines of a unified diff (headers excluded)."""
+    removed = added = 0
+    for line in diff.splitlines():
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("-"):
+            removed += 1
+        elif line.startswith("+"):
+            added += 1
+    return removed, added
+
+
+def _first_line_plus(text: str, extra: str) -> str:
+    first, sep, rest = text.partition("\n")
+    return first + extra + sep + rest
