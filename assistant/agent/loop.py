@@ -117,6 +117,7 @@ class _Turn:
     changed: list[str] = field(default_factory=list)
     seen: Counter[str] = field(default_factory=Counter)
     stats: GenerationStats = field(default_factory=GenerationStats)
+    cut_steps: int = 0  # steps whose generation hit max_tokens
 
 
 class Agent:
@@ -189,9 +190,18 @@ class Agent:
             if done.reason is StopReason.CANCELLED:
                 outcome = Outcome.CANCELLED
                 break
+            if self.engine.last_stats.stop_reason == "max_tokens":
+                turn.cut_steps += 1
             if done.reason is not StopReason.TOOL_CALL or not calls:
                 if done.reason is StopReason.MAX_TOKENS:
-                    emit(Notice("the answer was cut at the token limit", warning=True))
+                    what = "a tool call" if calls else "the answer"
+                    emit(
+                        Notice(
+                            f"{what} was cut at the token limit ({self.config.max_tokens:,} "
+                            "tokens; raise it with --max-tokens)",
+                            warning=True,
+                        )
+                    )
                     outcome = Outcome.TRUNCATED
                 elif not text_out.strip() and not calls:
                     emit(Notice("the model returned an empty answer", warning=True))
@@ -207,13 +217,14 @@ class Agent:
                 break
             if turn.steps >= self.config.max_steps:
                 # The calls of the last step ran; only the model's follow-up is cut.
-                emit(
-                    Notice(
-                        f"stopped after {turn.steps} steps: the model kept calling tools "
-                        "without finishing (raise the limit with --max-steps)",
-                        warning=True,
-                    )
+                why = (
+                    "every call was cut at the token limit (raise it with --max-tokens, "
+                    f"now {self.config.max_tokens:,})"
+                    if turn.cut_steps == turn.steps
+                    else "the model kept calling tools without finishing "
+                    "(raise the limit with --max-steps)"
                 )
+                emit(Notice(f"stopped after {turn.steps} steps: {why}", warning=True))
                 outcome = Outcome.STEP_LIMIT
                 break
         session.close_turn()

@@ -104,7 +104,10 @@ class PausingApprover:
 
     def approve(self, request: ApprovalRequest) -> ApprovalDecision:
         self.renderer.close()
-        return self.inner.approve(request)
+        decision = self.inner.approve(request)
+        if request.diff:  # shown with the question: not again under the ✓ line
+            self.renderer.diff_shown(request.diff)
+        return decision
 
 
 @dataclass

@@ -169,7 +169,28 @@ def register(app: typer.Typer) -> None:
                 typer.echo(outcome.message, err=True)
         if len(outcomes) < count and not failed:
             typer.echo(f"({len(outcomes)} of {count} reverted: no earlier changes)", err=True)
+        if outcomes and not failed:
+            _undo_edit_commit(root, journal.directory, len(journal))
         raise typer.Exit(1 if failed else 0)
+
+
+def _undo_edit_commit(root: Path, directory: Path, remaining: int) -> None:
+    """The changes came from `edit --commit`: drop the commit too once all of
+    them are reverted, or say plainly why it stays."""
+    from assistant.cli.commits import CommitRecord, undo_commit
+
+    if remaining:
+        record = CommitRecord.load(directory)
+        if record is not None:
+            typer.echo(
+                f"commit {record.sha[:7]} stays until all its changes are undone "
+                f"(`assistant undo {remaining}` for the rest)",
+                err=True,
+            )
+        return
+    result = undo_commit(root, directory)
+    if result is not None:
+        typer.echo(result[1], err=not result[0])
 
 
 __all__ = ["register", "repo_root"]

@@ -59,6 +59,13 @@ def outcome_line(event: ToolFinished) -> str:
     return first[:120]
 
 
+def _consume(shown: set[str], diff: str) -> bool:
+    if diff in shown:
+        shown.discard(diff)
+        return True
+    return False
+
+
 def progress_text(event: Progress) -> str:
     """`reading 1,166 new tokens: 512/1,166 · about 18 s left` while a prompt
     is evaluated batch by batch; the bare message before the first batch."""
@@ -133,9 +140,13 @@ class _MarkdownStream:
 
 
 class RichRenderer:
+    # False: tool results print no diff (a dry run prints the combined one once).
+    tool_diffs = True
+
     def __init__(self, console: Console | None = None, show_thoughts: bool = True) -> None:
         self.console = console or Console(highlight=False)
         self.show_thoughts = show_thoughts
+        self._shown_diffs: set[str] = set()
         self._stream: _MarkdownStream | None = None
         self._status: Status | None = None
         self._thinking = False
@@ -205,7 +216,7 @@ class RichRenderer:
             line.append(" — ", style="dim")
             line.append(outcome_line(event), style="dim" if event.ok else "red")
             self.console.print(line)
-            if event.diff:
+            if event.diff and self.tool_diffs and not _consume(self._shown_diffs, event.diff):
                 self.diff(event.diff)
         elif isinstance(event, Notice):
             self._end_stream()
@@ -237,6 +248,10 @@ class RichRenderer:
     def record(self, kind: str, **fields: Any) -> None:
         return
 
+    def diff_shown(self, diff: str) -> None:
+        """The approval prompt showed this diff: the tool's result will not again."""
+        self._shown_diffs.add(diff)
+
     @contextmanager
     def status(self, message: str) -> Iterator[None]:
         self._start_status(message)
@@ -258,6 +273,8 @@ class PlainRenderer:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.show_thoughts = show_thoughts
+        self.tool_diffs = True
+        self._shown_diffs: set[str] = set()
         self._at_line_start = True
         self._answer_started = False
         self._last_stats: StepStats | None = None
@@ -292,7 +309,7 @@ class PlainRenderer:
             self._line(
                 f"[{mark}] {call_summary(event.name, event.arguments)}: {outcome_line(event)}"
             )
-            if event.diff:
+            if event.diff and self.tool_diffs and not _consume(self._shown_diffs, event.diff):
                 self.err.write(event.diff if event.diff.endswith("\n") else event.diff + "\n")
         elif isinstance(event, Notice):
             self._line(("warning: " if event.warning else "") + event.text)
@@ -318,6 +335,9 @@ class PlainRenderer:
 
     def record(self, kind: str, **fields: Any) -> None:
         return
+
+    def diff_shown(self, diff: str) -> None:
+        self._shown_diffs.add(diff)
 
     def close(self) -> None:
         if not self._at_line_start:
@@ -405,6 +425,9 @@ class JsonRenderer:
     def diff(self, diff: str) -> None:
         self._write("diff", path=None, diff=diff)
 
+    def diff_shown(self, diff: str) -> None:
+        return  # JSON keeps every diff event: it is data, not a screen
+
     def record(self, kind: str, **fields: Any) -> None:
         self._write(kind, **fields)
 
@@ -421,12 +444,21 @@ AnyRenderer = RichRenderer | PlainRenderer | JsonRenderer
 
 
 def make_renderer(
-    *, as_json: bool, show_thoughts: bool, stream: TextIO | None = None
+    *,
+    as_json: bool,
+    show_thoughts: bool,
+    stream: TextIO | None = None,
+    tool_diffs: bool = True,
 ) -> AnyRenderer:
-    """JSON when asked; Rich on a terminal; plain text otherwise."""
+    """JSON when asked; Rich on a terminal; plain text otherwise. `tool_diffs`
+    False: tool results show no diff (the caller prints a combined one)."""
     out = stream or sys.stdout
     if as_json:
         return JsonRenderer(out)
+    renderer: RichRenderer | PlainRenderer
     if out.isatty():
-        return RichRenderer(Console(file=out, highlight=False), show_thoughts=show_thoughts)
-    return PlainRenderer(out, sys.stderr, show_thoughts=show_thoughts)
+        renderer = RichRenderer(Console(file=out, highlight=False), show_thoughts=show_thoughts)
+    else:
+        renderer = PlainRenderer(out, sys.stderr, show_thoughts=show_thoughts)
+    renderer.tool_diffs = tool_diffs
+    return renderer
