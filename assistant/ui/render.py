@@ -93,6 +93,31 @@ def footer_text(stats: StepStats | None, turn: TurnFinished) -> str:
 
 # ---------------------------------------------------------------- Rich
 
+# Columns the live region leaves free: the terminal echoes "^C" after its last
+# line, and a row that reaches the last column may wrap early in some terminals.
+LIVE_MARGIN = 3
+
+
+def _safe_rows(line: Text, width: int) -> list[Text]:
+    """`line` cut into rows that cannot wrap in any terminal. Live redraws by
+    moving the cursor up one row per line; a line the terminal wraps into two
+    rows (it measures a CJK, Indic or emoji string wider than Rich does) leaves
+    a stale copy behind on every redraw. Counting every non-ASCII code point
+    as two columns, the most any terminal draws, rules that out."""
+    plain = line.plain
+    width = max(8, width)
+    if plain.isascii() and len(plain) <= width:
+        return [line]
+    offsets: list[int] = []
+    used = 0
+    for index, char in enumerate(plain):
+        cells = 1 if char.isascii() else 2
+        if used + cells > width:
+            offsets.append(index)
+            used = 0
+        used += cells
+    return list(line.divide(offsets)) if offsets else [line]
+
 
 class _MarkdownStream:
     """Streams Markdown through a Live region of at most one screen: lines that
@@ -131,7 +156,10 @@ class _MarkdownStream:
         if stable > self.printed:
             self.live.console.print(Text.from_ansi("\n".join(lines[self.printed : stable])))
             self.printed = stable
-        self.live.update(Text.from_ansi("\n".join(lines[self.printed :])), refresh=True)
+        rows: list[Text] = []
+        for line in lines[self.printed :]:
+            rows.extend(_safe_rows(Text.from_ansi(line), self.console.width - LIVE_MARGIN))
+        self.live.update(Text("\n").join(rows), refresh=True)
 
     def finish(self) -> None:
         self._refresh(final=True)
