@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.fsutil import atomic_write
 from assistant.llm.tokenizer import Tokenizer
 from assistant.protocols.base import ChatProtocol, ToolResult
 from assistant.toolspec import ToolSpec
@@ -360,9 +361,7 @@ class Session:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.to_json()), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(self.to_json()).encode("utf-8"))
 
     def restore(self, data: object) -> bool:
         """Continue a saved conversation. With the same model its token history

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.fsutil import atomic_write
+
 
 def tokens_digest(tokens: Sequence[int]) -> str:
     return hashlib.sha256(np.asarray(tokens, dtype=np.int32).tobytes()).hexdigest()
@@ -74,9 +76,7 @@ class PrefixCache:
 
     def _save_index(self, index: dict[str, list[dict[str, object]]]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.directory / f".{self.INDEX}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(index), encoding="utf-8")
-        os.replace(tmp, self.directory / self.INDEX)
+        atomic_write(self.directory / self.INDEX, json.dumps(index).encode("utf-8"))
 
     def _entries(self) -> list[CacheEntry]:
         raw = self._load_index().get(self.namespace, [])

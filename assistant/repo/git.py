@@ -67,3 +67,22 @@ def require_repo_root(start: Path) -> Path:
             f"{start} is not inside a git work tree; cd into your project (or run `git init`)"
         )
     return root
+
+
+def git_dirs(root: Path) -> list[Path]:
+    """What `git rev-parse --absolute-git-dir --git-common-dir` name for `root` (the
+    repository's own git directory, wherever a `.git` file or `--separate-git-dir`
+    put it); empty outside git."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--absolute-git-dir", "--git-common-dir"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except (OSError, ValueError):
+        return []
+    if out.returncode != 0:
+        return []
+    return [(root / line).resolve() for line in out.stdout.splitlines() if line.strip()]

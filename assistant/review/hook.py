@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import AssistantError, UsageError
+from assistant.fsutil import atomic_write, current_umask
 from assistant.review.gitsource import GitRepo
 
 HOOK_NAME = "pre-commit"
@@ -167,11 +168,8 @@ def status(repo: GitRepo) -> HookStatus:
 
 
 def _write_executable(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    mode = tmp.stat().st_mode
-    tmp.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    os.replace(tmp, path)
+    mode = (0o666 & ~current_umask()) | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
+    atomic_write(path, text.encode("utf-8"), mode)
 
 
 def shared_hooks_warning(repo: GitRepo, directory: Path) -> str | None:

@@ -42,7 +42,15 @@ def test_a_repo_with_no_code_and_no_commits(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     text = repo_context(root, 256).render()
     assert "no source files" in text
-    assert "no commits yet" in git_context(root) or "Git: branch" in git_context(root)
+    assert git_context(root) == "Git: branch main (no commits yet)\n\nStatus:\n  clean\n"
+    (root / "notes.txt").write_text("draft\n")
+    assert git_context(root) == "Git: branch main (no commits yet)\n\nStatus:\n?? notes.txt\n"
+
+
+def test_outside_git_the_context_says_so(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert git_context(plain) == "Git: not a git repository\n"
 
 
 def test_instruction_files_are_read_with_read_file_confinement(tmp_path: Path) -> None:
