@@ -120,11 +120,23 @@ def model_list() -> None:
 
     from assistant.llm.models import KNOWN_MODELS, list_local_models, models_dir
 
-    table = Table("file", "size", title=f"models in {models_dir()}")
-    for path in list_local_models():
-        table.add_row(path.name, f"{path.stat().st_size / 1e9:.2f} GB")
-    console.print(table)
-    known = Table("name", "file", "description", title="known to `assistant model pull`")
+    local = list_local_models()
+    if local:
+        table = Table("file", "size")
+        for path in local:
+            table.add_row(path.name, f"{path.stat().st_size / 1e9:.2f} GB")
+        console.print(f"models in {models_dir()}:", markup=False, highlight=False, soft_wrap=True)
+        console.print(table)
+    else:
+        console.print(
+            f"no models in {models_dir()} yet: `assistant model pull` downloads the default "
+            "one, or pass --model PATH to use a GGUF you have.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print("known to `assistant model pull`:", markup=False, highlight=False)
+    known = Table("name", "file", "description")
     for model in KNOWN_MODELS.values():
         known.add_row(model.name, model.filename, model.description)
     console.print(known)
@@ -159,7 +171,8 @@ def model_info(
         return
     table = Table(show_header=False)
     for key, value in data.items():
-        table.add_row(key, str(value))
+        shown = human_count(value) if key == "parameters" and isinstance(value, int) else value
+        table.add_row(key, str(shown))
     console.print(table)
 
 
@@ -180,10 +193,42 @@ def config_show(
     if as_json:
         print(json.dumps(values))
         return
-    table = Table("setting", "value", "from", title=f"user config: {user_config_file()}")
+    from assistant.config import REPO_FILE
+
+    root = repo_root_or_cwd()
+    for label, path in (("user config", user_config_file()), ("repo config", root / REPO_FILE)):
+        state = "" if path.is_file() else "  (not present)"
+        console.print(f"{label}: {path}{state}", markup=False, highlight=False, soft_wrap=True)
+    table = Table("setting", "value", "from")
     for name, entry in values.items():
-        table.add_row(name, repr(entry["value"]), entry["source"])
+        table.add_row(name, toml_value(entry["value"]), str(entry["source"]))
     console.print(table)
+
+
+def human_count(n: int) -> str:
+    """134515008 → "134.5 M" (the JSON output keeps the exact number)."""
+    for size, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return str(n)
+
+
+def toml_value(value: object) -> str:
+    """A setting as it would be written in a TOML file; unset is `(unset)`
+    (TOML has no null)."""
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
 
 
 @config_app.command("trust")

@@ -262,8 +262,15 @@ def register(app: typer.Typer) -> None:
             except ModelUnavailable as exc:
                 if strict:
                     raise
+                # "commit allowed" means something only when git is committing:
+                # our hook, the pre-commit framework (PRE_COMMIT) or git's hook env.
+                in_hook = any(
+                    name in os.environ
+                    for name in (hook.VERDICT_ENV, "PRE_COMMIT", "GIT_INDEX_FILE")
+                )
                 err.print(
-                    f"warning: review skipped: {exc.message}; commit allowed",
+                    f"warning: review skipped: {exc.message}"
+                    + ("; commit allowed" if in_hook else ""),
                     markup=False,
                     soft_wrap=True,
                 )
@@ -281,6 +288,14 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(0) from None
             if trace is not None:
                 print_trace(result, err)
+            nothing = not result.reviewed and not result.skipped and not result.findings
+            if nothing and not result.incomplete and output_format is OutputFormat.RICH:
+                what = {
+                    DiffMode.STAGED: "nothing staged to review",
+                    DiffMode.WORKTREE: "no changes to review",
+                }.get(spec.mode, "no changes to review in that range")
+                err.print(what, markup=False)
+                raise typer.Exit(0)
             _emit(result, output_format, output, err)
             if (result.incomplete and strict) or fail_on.triggered_by(result.findings):
                 hook.write_verdict(block=True)

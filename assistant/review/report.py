@@ -135,8 +135,10 @@ def print_rich(result: ReviewResult, console: Console) -> None:
 def print_summary(result: ReviewResult, console: Console) -> None:
     info = summary(result)
     counts = ", ".join(f"{n} {s}" for s, n in info["by_severity"].items() if n)
+    # A review stopped early must not read like a pass.
+    head = ("review INCOMPLETE: ", "bold yellow") if result.incomplete else ("review: ", "bold")
     line = Text.assemble(
-        ("review: ", "bold"),
+        head,
         f"{info['findings']} finding(s)" + (f" ({counts})" if counts else ""),
         f" in {info['files_reviewed']} file(s), {info['chunks']} chunk(s)",
         f"; {info['dropped_outside_diff']} dropped outside the diff",
@@ -152,6 +154,8 @@ def print_summary(result: ReviewResult, console: Console) -> None:
     console.print(line)
     if result.incomplete:
         console.print(Text(f"warning: review incomplete: {result.incomplete}", style="yellow"))
+        reviewed = ", ".join(result.reviewed) if result.reviewed else "nothing"
+        console.print(Text(f"reviewed before it stopped: {reviewed}", style="yellow"))
 
 
 def print_trace(result: ReviewResult, console: Console) -> None:
