@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -138,10 +138,22 @@ class ChatApp:
             except UsageError as exc:
                 self.renderer.warn(exc.message)
                 return
-            self.attached = []
         parts.append(text)
-        self.notes = []
-        self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
+        session = self.runtime.session
+        mark, turns, compactions = len(session.segments), session.turns, session.compactions
+        attached, notes = self.attached, self.notes
+        self.attached, self.notes = [], []
+        result = self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
+        if result.outcome.value == "cancelled" and not result.changed_files:
+            # A stopped turn leaves nothing behind: the attachments wait for the
+            # next message and the message itself is not in the history (it is
+            # in the input history: press ↑ to send it again).
+            self.attached, self.notes = attached, notes
+            if session.compactions == compactions and len(session.segments) >= mark:
+                session.segments = session.segments[:mark]
+                session.turns = turns
+                session.rebuild()
+                self.renderer.info("(not kept in the conversation; ↑ brings the message back)")
         self.save()
 
     # ------------------------------------------------------------ slash commands
@@ -291,8 +303,14 @@ class ChatApp:
         self.save()
         self.renderer.info(f"session saved: {self.session_file}")
         if args:
+            from assistant.cli.transcript import markdown_transcript
+
             path = Path(args[0]).expanduser()
-            path.write_text(self.runtime.session.transcript(max_chars=10**9) + "\n", "utf-8")
+            session = self.runtime.session
+            text = markdown_transcript(
+                session.segments[1:], self.runtime.engine.path.name, str(self.runtime.root)
+            )
+            path.write_text(text, "utf-8")
             self.renderer.info(f"transcript written: {path}")
 
     # ------------------------------------------------------------ the loop
@@ -310,6 +328,9 @@ class ChatApp:
                     text = read_message()
                 except EOFError:
                     self.renderer.info("")
+                    self.renderer.info(
+                        "bye: the session is saved; `assistant chat --resume` continues it"
+                    )
                     break
                 except KeyboardInterrupt:
                     self.renderer.info("^C")
@@ -324,6 +345,24 @@ class ChatApp:
         finally:
             save_history()
             self.save()
+
+
+RECAP_CHARS = 600
+
+
+def resume_recap(segments: list[Any]) -> str:
+    """The last exchange, so a resumed chat shows where it left off."""
+    from assistant.cli.transcript import last_exchange
+
+    last = last_exchange(segments)
+    if last is None:
+        return ""
+
+    def cut(text: str) -> str:
+        return text if len(text) <= RECAP_CHARS else text[: RECAP_CHARS - 1] + "…"
+
+    question, answer = last
+    return f"\n\nlast exchange:\n> {cut(question)}\n{cut(answer) or '(no answer)'}"
 
 
 def register(app: typer.Typer) -> None:
@@ -381,6 +420,7 @@ def register(app: typer.Typer) -> None:
                 else:
                     how = "" if kept else " (another model: earlier turns summarized)"
                     greeting = f"resumed {runtime.session.turns} turn(s){how}"
+                    greeting += resume_recap(runtime.session.segments[1:])
             ChatApp(runtime, renderer).loop(greeting)
         finally:
             runtime.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -54,9 +55,19 @@ def call_summary(name: str, arguments: dict[str, Any]) -> str:
     return name
 
 
-def outcome_line(event: ToolFinished) -> str:
+def outcome_line(event: ToolFinished, width: int = 120) -> str:
+    """A short human line for a tool's result: its first sentence (what
+    follows is usually advice for the model, "Ask the user what they want
+    instead…", which stays in --json and the trace), cut to `width` with an
+    ellipsis."""
     first = event.text.strip().splitlines()[0] if event.text.strip() else ""
-    return first[:120]
+    sentence = re.split(r"(?<=[a-z0-9)\]])\. (?=[A-Z])", first, maxsplit=1)[0]
+    return shorten(sentence, width)
+
+
+def shorten(text: str, width: int) -> str:
+    width = max(8, width)
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def _consume(shown: set[str], diff: str) -> bool:
@@ -240,9 +251,12 @@ class RichRenderer:
             self._stop_status()
             mark = "[green]✓[/]" if event.ok else "[red]✗[/]"
             line = Text.from_markup(f"{mark} [bold]")
-            line.append(call_summary(event.name, event.arguments))
+            width = self.console.width - 4  # the mark, the dash, a spare column
+            summary = shorten(call_summary(event.name, event.arguments), width // 2)
+            line.append(summary)
             line.append(" — ", style="dim")
-            line.append(outcome_line(event), style="dim" if event.ok else "red")
+            rest = width - len(summary)
+            line.append(outcome_line(event, rest), style="dim" if event.ok else "red")
             self.console.print(line)
             if event.diff and self.tool_diffs and not _consume(self._shown_diffs, event.diff):
                 self.diff(event.diff)
