@@ -101,8 +101,12 @@ def build_spec(staged: bool, range_: str | None, paths: list[str]) -> DiffSpec:
 
 
 def _progress(console: Console) -> Callable[[int, int, str], None]:
+    # On a terminal every chunk is announced (a one-chunk review can take a
+    # minute); in logs only multi-chunk reviews, as before.
+    least = 1 if console.is_terminal else 2
+
     def report(done: int, total: int, label: str) -> None:
-        if total > 1 and label:
+        if total >= least and label and done < total:
             console.print(
                 f"review: [{done + 1}/{total}] {label}",
                 highlight=False,
