@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("numpy", "llama_cpp", "rich.markdown", "assistant.llm.llama", "assistant.agent.loop")
+HEAVY = (
+    "numpy",
+    "llama_cpp",
+    "rich.markdown",
+    "jinja2",
+    "assistant.protocols",
+    "assistant.llm.llama",
+    "assistant.agent.loop",
+)
 # The tools registry is the model-facing toolbox; `tool` and `undo` need it,
 # the others do not.
 TOOLS = "assistant.tools.registry"
