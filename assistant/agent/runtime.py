@@ -145,7 +145,7 @@ def open_runtime(
     from assistant.agent.context import repo_context, system_text
     from assistant.agent.loop import Agent, AgentConfig
     from assistant.agent.session import Session
-    from assistant.llm.engine import SamplingParams
+    from assistant.llm.sampling_defaults import sampling_for
     from assistant.protocols import make_protocol
     from assistant.tools.journal import UndoJournal, new_session_id
     from assistant.tools.registry import Toolbox
@@ -179,9 +179,7 @@ def open_runtime(
         agent_config = AgentConfig(
             max_steps=opts.max_steps,
             max_tokens=min(settings.max_tokens, engine.n_ctx // 4),
-            sampling=SamplingParams(
-                temperature=settings.temperature, repeat_penalty=settings.repeat_penalty, seed=0
-            ),
+            sampling=sampling_for(settings, engine.metadata, seed=0),
             plan=plan,
         )
         agent = Agent(engine, session, toolbox, agent_config)

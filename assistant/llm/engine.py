@@ -19,6 +19,9 @@ class SamplingParams:
     min_p: float = 0.05
     repeat_penalty: float = 1.0
     seed: int | None = None
+    # The temperature once a grammar constrains the output (tool-call
+    # arguments); None: `temperature` throughout. See llm/sampling_defaults.py.
+    grammar_temperature: float | None = None
 
 
 @dataclass(frozen=True)
