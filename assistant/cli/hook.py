@@ -76,7 +76,9 @@ def register(app: typer.Typer) -> None:
             bool | None,
             typer.Option("--strict/--no-strict", help="Refuse the commit when the model fails."),
         ] = None,
-        model: Annotated[Path | None, typer.Option("--model", help="GGUF model file.")] = None,
+        model: Annotated[
+            Path | None, typer.Option("--model", "-m", help="GGUF model file.")
+        ] = None,
         force: Annotated[
             bool,
             typer.Option(

@@ -179,7 +179,9 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="Write the JSON/SARIF report here.")
         ] = None,
-        model: Annotated[Path | None, typer.Option("--model", help="GGUF model file.")] = None,
+        model: Annotated[
+            Path | None, typer.Option("--model", "-m", help="GGUF model file.")
+        ] = None,
         ctx: Annotated[
             int | None, typer.Option("--ctx", help="Context size in tokens (default: settings).")
         ] = None,

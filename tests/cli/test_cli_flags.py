@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,9 @@ def test_unknown_tool_is_a_usage_error(git_repo: Path) -> None:
     out = run("tool", "nosuch", "{}", cwd=git_repo)
     assert out.returncode == 2
     assert "unknown tool 'nosuch'" in out.stderr and "read_file" in out.stderr
+
+
+def test_dash_m_is_model_in_review_and_hook(git_repo: Path) -> None:
+    for command in (["review", "--help"], ["hook", "install", "--help"]):
+        text = run(*command).stdout
+        assert re.search(r"--model\s+-m\s", text), text
