@@ -57,6 +57,11 @@ class Progress:
 
     message: str
     new_tokens: int = 0
+    # While the prompt is read: tokens evaluated so far of `total`, and the
+    # seconds that took (the renderer turns them into an ETA).
+    done: int = 0
+    total: int = 0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)

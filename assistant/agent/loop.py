@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -118,6 +119,7 @@ class _Turn:
     changed: list[str] = field(default_factory=list)
     seen: Counter[str] = field(default_factory=Counter)
     stats: GenerationStats = field(default_factory=GenerationStats)
+    cut_steps: int = 0  # steps whose generation hit max_tokens
 
 
 class Agent:
@@ -190,10 +192,19 @@ class Agent:
             if done.reason is StopReason.CANCELLED:
                 outcome = Outcome.after(done.reason)
                 break
+            if self.engine.last_stats.stop_reason is StopReason.MAX_TOKENS:
+                turn.cut_steps += 1
             if done.reason is not StopReason.TOOL_CALL or not calls:
                 outcome = Outcome.after(done.reason)
                 if outcome is Outcome.TRUNCATED:
-                    emit(Notice("the answer was cut at the token limit", warning=True))
+                    what = "a tool call" if calls else "the answer"
+                    emit(
+                        Notice(
+                            f"{what} was cut at the token limit ({self.config.max_tokens:,} "
+                            "tokens; raise it with --max-tokens)",
+                            warning=True,
+                        )
+                    )
                 elif not text_out.strip() and not calls:
                     emit(Notice("the model returned an empty answer", warning=True))
                     outcome = Outcome.EMPTY
@@ -208,13 +219,14 @@ class Agent:
                 break
             if turn.steps >= self.config.max_steps:
                 # The calls of the last step ran; only the model's follow-up is cut.
-                emit(
-                    Notice(
-                        f"stopped after {turn.steps} steps: the model kept calling tools "
-                        "without finishing (raise the limit with --max-steps)",
-                        warning=True,
-                    )
+                why = (
+                    "every call was cut at the token limit (raise it with --max-tokens, "
+                    f"now {self.config.max_tokens:,})"
+                    if turn.cut_steps == turn.steps
+                    else "the model kept calling tools without finishing "
+                    "(raise the limit with --max-steps)"
                 )
+                emit(Notice(f"stopped after {turn.steps} steps: {why}", warning=True))
                 outcome = Outcome.STEP_LIMIT
                 break
         session.close_turn()
@@ -284,7 +296,15 @@ class Agent:
         session = self.session
         prompt = list(session.ids)
         have = _common_prefix(self.engine.cached_tokens, prompt)
-        emit(Progress(f"reading {len(prompt) - have} new tokens", len(prompt) - have))
+        new = len(prompt) - have
+        message = f"reading {new:,} new tokens"
+        emit(Progress(message, new))
+        started = time.perf_counter()
+
+        def on_progress(done: int, total: int) -> None:
+            if done < total:  # the last batch is followed by the first token
+                emit(Progress(message, new, done, total, time.perf_counter() - started))
+
         request = GenerationRequest(
             prompt,
             max_tokens=max(1, min(self.config.max_tokens, session.free - 1)),
@@ -293,16 +313,23 @@ class Agent:
             stop_ids=self.protocol.stop_ids,
             cache_boundary=session.cache_boundary,
             repetition=self.config.repetition,
+            on_progress=on_progress,
         )
         self._advance(turn, step)
         parser = self.protocol.new_parser(session.tools)
         events: list[Event] = []
         ids: list[int] = []
+        writing: str | None = None
         for token in self.engine.generate(request, self.cancel):
             ids.append(token.id)
             for event in parser.feed(token):
                 events.append(event)
                 emit(event)
+            # Protocols that can tell (Gemma 4) name the call while it streams.
+            name = getattr(parser, "writing_call", None)
+            if name and name != writing:
+                emit(Progress(f"writing {name} call"))
+            writing = name
         stats = self.engine.last_stats
         # The engine's END_OF_TURN is left to the parser (it may be a tool call);
         # a loop cut short ends the answer: what came before it stands.

@@ -12,19 +12,22 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant.agent.context import Mode, repo_context, system_text
-from assistant.agent.loop import Agent, AgentConfig, ToolStep
-from assistant.agent.session import Session
 from assistant.config import Settings, load_settings, user_cache_dir
-from assistant.llm.llama import EngineConfig, LlamaEngine
-from assistant.llm.repetition import RepetitionLimit
-from assistant.llm.sampling_defaults import sampling_for
-from assistant.llm.trace import TraceWriter
-from assistant.protocols import make_protocol
-from assistant.tools.approval import ApprovalPolicy, Approver
-from assistant.tools.journal import UndoJournal, new_session_id
-from assistant.tools.registry import Toolbox
+
+# The model stack (numpy, llama.cpp, protocols, tools) is imported inside the
+# functions that build it: every command imports this module for
+# `ModelOptions`, and `assistant --help`, the git hook, `map`, `undo` … must
+# not pay for a stack they never use (tests/cli/test_startup.py).
+if TYPE_CHECKING:
+    from assistant.agent.context import Mode
+    from assistant.agent.loop import Agent, ToolStep
+    from assistant.agent.session import Session
+    from assistant.llm.llama import EngineConfig, LlamaEngine
+    from assistant.tools.approval import ApprovalPolicy, Approver
+    from assistant.tools.journal import UndoJournal
+    from assistant.tools.registry import Toolbox
 
 READS_FILE = "reads.json"
 
@@ -74,6 +77,8 @@ def settings_for(root: Path | None, opts: ModelOptions) -> Settings:
 
 
 def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:
+    from assistant.llm.llama import EngineConfig
+
     return EngineConfig(
         n_ctx=settings.n_ctx,
         n_threads=settings.threads,
@@ -95,7 +100,9 @@ def load_engine(
 ) -> LlamaEngine:
     """The one place a model is loaded. `prefix_cache_dir`: True for the
     default disk prefix cache, False for none, or a directory."""
+    from assistant.llm.llama import LlamaEngine
     from assistant.llm.models import resolve_model_path
+    from assistant.llm.trace import TraceWriter
 
     path = resolve_model_path(settings.model, settings)
     config = engine_config(settings, verbose=verbose)
@@ -135,6 +142,15 @@ def open_runtime(
     plan: tuple[ToolStep, ...] = (),
     session_id: str | None = None,
 ) -> Runtime:
+    from assistant.agent.context import repo_context, system_text
+    from assistant.agent.loop import Agent, AgentConfig
+    from assistant.agent.session import Session
+    from assistant.llm.repetition import RepetitionLimit
+    from assistant.llm.sampling_defaults import sampling_for
+    from assistant.protocols import make_protocol
+    from assistant.tools.journal import UndoJournal, new_session_id
+    from assistant.tools.registry import Toolbox
+
     settings = settings_for(root, opts)
     engine = load_engine(settings, verbose=opts.verbose, trace=opts.trace, status=status)
     try:

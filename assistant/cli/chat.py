@@ -13,31 +13,24 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from assistant.agent.checks import CheckCommand, CheckKind
-from assistant.agent.context import Mode, repo_map_text
 from assistant.agent.fixloop import configured_checks
-from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
-from assistant.agent.session import SESSION_FILE, DamagedSession, latest_session_file
 from assistant.cli.oneshot import EXIT_HELP, attach_files
 from assistant.cli.options import model_options
 from assistant.cli.verify import run_fix_loop, still_failing_message
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
 from assistant.repo.git import GitError, require_repo_root, run_git
-from assistant.tools.approval import (
-    ApprovalDecision,
-    ApprovalPolicy,
-    ApprovalRequest,
-    Approver,
-    ConsoleApprover,
-)
-from assistant.tools.journal import UndoJournal
-from assistant.ui.render import AnyRenderer, RichRenderer, make_renderer
+
+if TYPE_CHECKING:  # the agent, tools and renderers load when `chat` runs
+    from assistant.agent.loop import ToolStep
+    from assistant.tools.approval import ApprovalDecision, ApprovalRequest, Approver
+    from assistant.ui.render import AnyRenderer
 
 PROMPT = "> "
 CONTINUE_PROMPT = "… "
@@ -115,7 +108,10 @@ class PausingApprover:
 
     def approve(self, request: ApprovalRequest) -> ApprovalDecision:
         self.renderer.close()
-        return self.inner.approve(request)
+        decision = self.inner.approve(request)
+        if request.diff:  # shown with the question: not again under the ✓ line
+            self.renderer.diff_shown(request.diff)
+        return decision
 
 
 @dataclass
@@ -128,6 +124,8 @@ class ChatApp:
 
     @property
     def session_file(self) -> Path:
+        from assistant.agent.session import SESSION_FILE
+
         return self.runtime.journal.directory / SESSION_FILE
 
     def save(self) -> None:
@@ -145,11 +143,23 @@ class ChatApp:
             except UsageError as exc:
                 self.renderer.warn(exc.message)
                 return
-            self.attached = []
         parts.append(text)
-        self.notes = []
+        session = self.runtime.session
+        mark, turns, compactions = len(session.segments), session.turns, session.compactions
+        attached, notes = self.attached, self.notes
+        self.attached, self.notes = [], []
         result = self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
         self._changed(result.changed_files)
+        if result.outcome.value == "cancelled" and not result.changed_files:
+            # A stopped turn leaves nothing behind: the attachments wait for the
+            # next message and the message itself is not in the history (it is
+            # in the input history: press ↑ to send it again).
+            self.attached, self.notes = attached, notes
+            if session.compactions == compactions and len(session.segments) >= mark:
+                session.segments = session.segments[:mark]
+                session.turns = turns
+                session.rebuild()
+                self.renderer.info("(not kept in the conversation; ↑ brings the message back)")
         self.save()
         settings = self.runtime.settings
         if result.changed_files and settings.auto_test and result.outcome.ok:
@@ -263,6 +273,8 @@ class ChatApp:
             self.renderer.info("no files attached")
 
     def cmd_map(self, args: list[str]) -> None:
+        from assistant.agent.context import repo_map_text
+
         settings = self.runtime.settings
         text = repo_map_text(self.runtime.root, settings.map_tokens, self.attached)
         self.renderer.info(text or "(no definitions found)")
@@ -282,6 +294,8 @@ class ChatApp:
         if not args:
             self.renderer.warn("usage: /edit WHAT TO CHANGE")
             return
+        from assistant.agent.loop import edit_plan
+
         self.send(" ".join(args), edit_plan(self.attached))
 
     def cmd_undo(self, args: list[str]) -> None:
@@ -312,6 +326,8 @@ class ChatApp:
         session = self.runtime.session
         arg = args[0].lower() if args else ""
         if arg in ("show", "hide"):
+            from assistant.ui.render import RichRenderer
+
             if isinstance(self.renderer, RichRenderer):
                 self.renderer.show_thoughts = arg == "show"
             self.renderer.info(f"thoughts {'shown' if arg == 'show' else 'hidden'}")
@@ -344,8 +360,14 @@ class ChatApp:
         self.save()
         self.renderer.info(f"session saved: {self.session_file}")
         if args:
+            from assistant.cli.transcript import markdown_transcript
+
             path = Path(args[0]).expanduser()
-            path.write_text(self.runtime.session.transcript(max_chars=10**9) + "\n", "utf-8")
+            session = self.runtime.session
+            text = markdown_transcript(
+                session.segments[1:], self.runtime.engine.path.name, str(self.runtime.root)
+            )
+            path.write_text(text, "utf-8")
             self.renderer.info(f"transcript written: {path}")
 
     # ------------------------------------------------------------ the loop
@@ -363,6 +385,9 @@ class ChatApp:
                     text = read_message()
                 except EOFError:
                     self.renderer.info("")
+                    self.renderer.info(
+                        "bye: the session is saved; `assistant chat --resume` continues it"
+                    )
                     break
                 except KeyboardInterrupt:
                     self.renderer.info("^C")
@@ -377,6 +402,24 @@ class ChatApp:
         finally:
             save_history()
             self.save()
+
+
+RECAP_CHARS = 600
+
+
+def resume_recap(segments: list[Any]) -> str:
+    """The last exchange, so a resumed chat shows where it left off."""
+    from assistant.cli.transcript import last_exchange
+
+    last = last_exchange(segments)
+    if last is None:
+        return ""
+
+    def cut(text: str) -> str:
+        return text if len(text) <= RECAP_CHARS else text[: RECAP_CHARS - 1] + "…"
+
+    question, answer = last
+    return f"\n\nlast exchange:\n> {cut(question)}\n{cut(answer) or '(no answer)'}"
 
 
 def register(app: typer.Typer) -> None:
@@ -396,6 +439,12 @@ def register(app: typer.Typer) -> None:
         opts: ModelOptions,
     ) -> None:
         """Chat about this repository; the model reads files and proposes edits."""
+        from assistant.agent.context import Mode
+        from assistant.agent.session import DamagedSession, latest_session_file
+        from assistant.tools.approval import ApprovalPolicy, ConsoleApprover
+        from assistant.tools.journal import UndoJournal
+        from assistant.ui.render import make_renderer
+
         root = require_repo_root()
         try:
             policy = ApprovalPolicy(approval) if approval else None
@@ -428,6 +477,7 @@ def register(app: typer.Typer) -> None:
                 else:
                     how = "" if kept else " (another model: earlier turns summarized)"
                     greeting = f"resumed {runtime.session.turns} turn(s){how}"
+                    greeting += resume_recap(runtime.session.segments[1:])
             ChatApp(runtime, renderer).loop(greeting)
         finally:
             runtime.close()

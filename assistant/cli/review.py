@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from assistant.errors import AssistantError, UsageError
 from assistant.review import hook
 from assistant.review.findings import Limits
 from assistant.review.gitsource import DiffMode, DiffSpec, GitRepo
-from assistant.review.model import REPLAY_ENV, LlamaReviewer, ReplayReviewer, Reviewer
+from assistant.review.model import REPLAY_ENV
 from assistant.review.report import (
     FailOn,
     OutputFormat,
@@ -29,7 +29,10 @@ from assistant.review.report import (
     print_trace,
     render_text,
 )
-from assistant.review.runner import ReviewOptions, ReviewResult, run_review
+
+if TYPE_CHECKING:  # the runner and reviewers load when a review runs
+    from assistant.review.model import Reviewer
+    from assistant.review.runner import ReviewResult
 
 DEFAULT_REPLAY_CTX = 8192
 DEFAULT_ANSWER_TOKENS = 1024
@@ -62,6 +65,8 @@ def reviewer_factory(
     """Builds the reviewer only when called: an empty change never loads a model."""
 
     def make() -> Reviewer:
+        from assistant.review.model import LlamaReviewer, ReplayReviewer
+
         try:
             if replay is not None:
                 return ReplayReviewer(replay, ctx or DEFAULT_REPLAY_CTX)
@@ -96,8 +101,12 @@ def build_spec(staged: bool, range_: str | None, paths: list[str]) -> DiffSpec:
 
 
 def _progress(console: Console) -> Callable[[int, int, str], None]:
+    # On a terminal every chunk is announced (a one-chunk review can take a
+    # minute); in logs only multi-chunk reviews, as before.
+    least = 1 if console.is_terminal else 2
+
     def report(done: int, total: int, label: str) -> None:
-        if total > 1 and label:
+        if total >= least and label and done < total:
             console.print(
                 f"review: [{done + 1}/{total}] {label}",
                 highlight=False,
@@ -191,7 +200,9 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="Write the JSON/SARIF report here.")
         ] = None,
-        model: Annotated[Path | None, typer.Option("--model", help="GGUF model file.")] = None,
+        model: Annotated[
+            Path | None, typer.Option("--model", "-m", help="GGUF model file.")
+        ] = None,
         ctx: Annotated[
             int | None, typer.Option("--ctx", help="Context size in tokens (default: settings).")
         ] = None,
@@ -245,6 +256,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Review a change with the local model; findings anchored to the diff."""
+        from assistant.review.runner import ReviewOptions, run_review
+
         err = Console(stderr=True)
         watchdog = _watchdog(timeout if timeout > 0 else None, strict)
         try:
@@ -282,8 +295,15 @@ def register(app: typer.Typer) -> None:
             except ModelUnavailable as exc:
                 if strict:
                     raise
+                # "commit allowed" means something only when git is committing:
+                # our hook, the pre-commit framework (PRE_COMMIT) or git's hook env.
+                in_hook = any(
+                    name in os.environ
+                    for name in (hook.VERDICT_ENV, "PRE_COMMIT", "GIT_INDEX_FILE")
+                )
                 err.print(
-                    f"warning: review skipped: {exc.message}; commit allowed",
+                    f"warning: review skipped: {exc.message}"
+                    + ("; commit allowed" if in_hook else ""),
                     markup=False,
                     soft_wrap=True,
                 )
@@ -303,6 +323,14 @@ def register(app: typer.Typer) -> None:
                 _add_lint(repo.root, result, err)
             if trace is not None:
                 print_trace(result, err)
+            nothing = not result.reviewed and not result.skipped and not result.findings
+            if nothing and not result.incomplete and output_format is OutputFormat.RICH:
+                what = {
+                    DiffMode.STAGED: "nothing staged to review",
+                    DiffMode.WORKTREE: "no changes to review",
+                }.get(spec.mode, "no changes to review in that range")
+                err.print(what, markup=False)
+                raise typer.Exit(0)
             _emit(result, output_format, output, err)
             if (result.incomplete and strict) or fail_on.triggered_by(result.findings):
                 hook.write_verdict(block=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -93,10 +94,13 @@ def register(app: typer.Typer) -> None:
             FixedApprover,
         )
         from assistant.tools.journal import UndoJournal
-        from assistant.tools.registry import Toolbox
+        from assistant.tools.registry import TOOLS_BY_NAME, Toolbox
 
         try:
             root = require_repo_root()
+            if name and name not in TOOLS_BY_NAME:  # a typo is a usage error (exit 2)
+                known = ", ".join(sorted(TOOLS_BY_NAME))
+                raise UsageError(f"unknown tool {name!r}; the tools are: {known}")
             if yes and ask:
                 raise UsageError("--yes and --ask do not go together; pick one")
             if read_only:
@@ -172,7 +176,28 @@ def register(app: typer.Typer) -> None:
                 typer.echo(outcome.message, err=True)
         if len(outcomes) < count and not failed:
             typer.echo(f"({len(outcomes)} of {count} reverted: no earlier changes)", err=True)
+        if outcomes and not failed:
+            _undo_edit_commit(root, journal.directory, len(journal))
         raise typer.Exit(1 if failed else 0)
+
+
+def _undo_edit_commit(root: Path, directory: Path, remaining: int) -> None:
+    """The changes came from `edit --commit`: drop the commit too once all of
+    them are reverted, or say plainly why it stays."""
+    from assistant.cli.commits import CommitRecord, undo_commit
+
+    if remaining:
+        record = CommitRecord.load(directory)
+        if record is not None:
+            typer.echo(
+                f"commit {record.sha[:7]} stays until all its changes are undone "
+                f"(`assistant undo {remaining}` for the rest)",
+                err=True,
+            )
+        return
+    result = undo_commit(root, directory)
+    if result is not None:
+        typer.echo(result[1], err=not result[0])
 
 
 __all__ = ["register"]

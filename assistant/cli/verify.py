@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
 from assistant.agent.checks import CheckCommand
 from assistant.agent.fixloop import FixReport, fix_loop
-from assistant.agent.loop import ToolStep
 from assistant.agent.runtime import Runtime
 from assistant.events import AgentEvent, CheckFinished
+
+if TYPE_CHECKING:  # the agent loop loads when a check runs
+    from assistant.agent.loop import ToolStep
 
 TestOpt = Annotated[
     str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -59,6 +59,10 @@ class GenerationRequest:
     cache_boundary: int | None = None
     # Stop when the output loops (see llm/repetition.py); None: never.
     repetition: RepetitionLimit | None = None
+    # Called as (done, total) after each batch of prompt evaluation, counting
+    # only the tokens that are evaluated (not those re-used from the KV cache
+    # or loaded from disk), so a long prompt can show how far it has got.
+    on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

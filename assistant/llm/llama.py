@@ -13,7 +13,7 @@ import hashlib
 import os
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -337,9 +337,19 @@ class LlamaEngine:
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
-    def _eval(self, tokens: list[int]) -> None:
-        if tokens:
+    def _eval(self, tokens: list[int], progress: _EvalProgress | None = None) -> None:
+        if not tokens:
+            return
+        if progress is None:
             self._llama.eval(tokens)
+            return
+        # llama.cpp evaluates n_batch tokens at a time anyway: hand it one batch
+        # per call so that the caller hears after each one.
+        step = max(1, int(self._llama.n_batch))
+        for start in range(0, len(tokens), step):
+            batch = tokens[start : start + step]
+            self._llama.eval(batch)
+            progress.advance(len(batch))
 
     def _evaluate_prompt(self, request: GenerationRequest) -> None:
         prompt = list(request.prompt)
@@ -352,12 +362,17 @@ class LlamaEngine:
             if self._stats.loaded_tokens:
                 self._stats.loaded_tokens = have
         self._truncate(have)
+        progress = (
+            _EvalProgress(request.on_progress, len(prompt) - have)
+            if request.on_progress is not None
+            else None
+        )
         boundary = request.cache_boundary
         if boundary is not None and have < boundary <= len(prompt) - 1:
-            self._eval(prompt[have:boundary])
+            self._eval(prompt[have:boundary], progress)
             self._save_to_disk(prompt[:boundary])
             have = boundary
-        self._eval(prompt[have:])
+        self._eval(prompt[have:], progress)
         self._stats.evaluated_tokens = len(prompt) - (
             self._stats.loaded_tokens or self._stats.reused_tokens
         )
@@ -436,6 +451,19 @@ class LlamaEngine:
                 self.trace.record(
                     model=self.path.name, prompt=prompt, generated=generated, stats=self._stats
                 )
+
+
+@dataclass
+class _EvalProgress:
+    """Counts evaluated prompt tokens for `GenerationRequest.on_progress`."""
+
+    report: Callable[[int, int], None]
+    total: int
+    done: int = 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        self.report(self.done, self.total)
 
 
 def _n_swa(llama: Any) -> int:

@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.protocols.base import GrammarOptions
-from assistant.protocols.generic import JsonSyntax
-from assistant.protocols.grammar import GrammarBuilder
-from assistant.protocols.schema import validate
+# The grammar builder and validator (protocols, jinja2) load when a review
+# runs: `assistant --help` and the CLI's option types import this module.
 
 
 class Severity(enum.Enum):
@@ -138,6 +136,10 @@ def findings_grammar(files: Sequence[str], limits: Limits | None = None) -> str:
     stack slows sampling over a 262k vocabulary."""
     if not files:
         raise ValueError("a findings grammar needs at least one file")
+    from assistant.protocols.base import GrammarOptions
+    from assistant.protocols.generic import JsonSyntax
+    from assistant.protocols.grammar import GrammarBuilder
+
     limits = limits or Limits()
     builder = GrammarBuilder(
         JsonSyntax(),
@@ -158,6 +160,8 @@ class ParseOutcome:
 
 
 def _item_errors(item: Any, schema: dict[str, Any]) -> list[str]:
+    from assistant.protocols.schema import validate
+
     errors = validate(item, schema, "finding")
     message = item.get("message") if isinstance(item, dict) else None
     if not errors and isinstance(message, str) and not message.strip():
