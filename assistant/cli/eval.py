@@ -18,7 +18,8 @@ from assistant.errors import UsageError
 from assistant.eval.results import RunFile, Summary, TaskResult, load_run, summarize
 from assistant.eval.runner import RunConfig, effective_jobs, pending, run_suite
 from assistant.eval.suite import Task, load_suite
-from assistant.eval.testrun import DEFAULT_TIMEOUT
+from assistant.eval.testrun import DEFAULT_TIMEOUT, require_pytest
+from assistant.llm.llama import LlamaEngine
 
 eval_app = typer.Typer(
     help="Measure a model on coding tasks: run a suite, compare two runs, fetch the benchmark.",
@@ -117,7 +118,9 @@ def eval_run(
     opts: ModelOptions,
 ) -> None:
     """Run each task of a suite in a fresh temp git repo through `edit`, then its tests."""
-    tasks: list[Task] = load_suite(suite or _default_suite())
+    require_pytest()
+    suite = suite or _default_suite()
+    tasks: list[Task] = load_suite(suite)
     settings = settings_for(None, opts)
     n_jobs = effective_jobs(jobs, settings)
     if jobs > 1 and n_jobs == 1:
@@ -130,7 +133,7 @@ def eval_run(
     path = output or resume
     run = RunFile(
         model=settings.model or "",
-        suite=str((suite or _default_suite()).resolve()),
+        suite=str(suite.resolve()),
         tries=tries,
         settings={
             "n_ctx": settings.n_ctx,
@@ -156,12 +159,12 @@ def eval_run(
         if as_json:
             print(json.dumps({"type": "task", **result.to_json()}), flush=True)
 
-    def load() -> object:
+    def load() -> LlamaEngine:
         return load_engine(settings, verbose=opts.verbose, trace=opts.trace)
 
     config = RunConfig(tries=tries, test_timeout=test_timeout, jobs=n_jobs)
     if todo:
-        run_suite(todo, load, settings, opts, config, finished, started)  # type: ignore[arg-type]
+        run_suite(todo, load, settings, opts, config, finished, started)
     order = {t.slug: n for n, t in enumerate(tasks)}
     run.results.sort(key=lambda r: order.get(r.slug, len(order)))
     if path:

@@ -87,6 +87,16 @@ def test_env(home: Path) -> dict[str, str]:
     return env
 
 
+def require_pytest() -> None:
+    """The tests run with pytest in this interpreter: say so before a model loads."""
+    import importlib.util
+
+    from assistant.errors import UsageError
+
+    if importlib.util.find_spec("pytest") is None:
+        raise UsageError("eval scores tasks with pytest: pip install 'assistant[eval]' (or pytest)")
+
+
 def cap(text: str, limit: int = OUTPUT_CHARS) -> str:
     if len(text) <= limit:
         return text
@@ -99,7 +109,17 @@ def _limit_output() -> None:
 
 
 def run_tests(directory: Path, tests: tuple[str, ...], timeout: float = DEFAULT_TIMEOUT) -> TestRun:
-    args = [sys.executable, "-c", BOOT, "-q", "-p", "no:cacheprovider", "--no-header", *tests]
+    args = [
+        sys.executable,
+        "-c",
+        BOOT,
+        "-q",
+        "--tb=short",
+        "-p",
+        "no:cacheprovider",
+        "--no-header",
+        *tests,
+    ]
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="assistant-eval-out-") as scratch:
         out_path = Path(scratch) / "output.txt"
