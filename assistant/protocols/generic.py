@@ -430,8 +430,13 @@ def parse(text: str, tools: Sequence[ToolSpec] | None = None) -> ParsedTurn:
 
 
 class JsonSyntax:
-    def string(self, max_tokens: int | None) -> str:
-        return f'"\\"" {repeat("json-char", 0, max_tokens)} "\\""'
+    def string(
+        self, max_tokens: int | None, min_chars: int = 0, max_chars: int | None = None
+    ) -> str:
+        # A json-char is one character of the decoded string (an escape too).
+        bounds = [b for b in (max_tokens, max_chars) if b is not None]
+        high = min(bounds) if bounds else None
+        return f'"\\"" {repeat("json-char", min_chars, high)} "\\""'
 
     def string_of(self, literals: Sequence[str]) -> str:
         return _trie_expr([json.dumps(s, ensure_ascii=False) for s in literals])
