@@ -46,7 +46,12 @@ class Settings:
     threads: int | None = None
     kv_type: str | None = None
     flash_attn: bool = False
-    temperature: float = 0.2
+    # Sampling: None takes the model's recommendation (GGUF general.sampling.*,
+    # else its model card; see llm/sampling_defaults.py).
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    tool_temperature: float = 0.2  # tool-call arguments under a grammar
     repeat_penalty: float = 1.0  # >1 helps very small models that loop; hurts exact copying
     max_tokens: int = 2048
     think: bool = False

@@ -10,15 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.llm.engine import GenerationStats
-
-
-class StopReason(enum.Enum):
-    END_OF_TURN = "end_of_turn"  # the model closed its turn (<turn|> / <eos>)
-    TOOL_CALL = "tool_call"  # the model stopped to wait for tool results
-    MAX_TOKENS = "max_tokens"
-    CANCELLED = "cancelled"  # Ctrl-C or an explicit cancel
-    ERROR = "error"
+# StopReason is defined beside the engine, which is where generation stops.
+from assistant.llm.engine import GenerationStats, StopReason
 
 
 @dataclass(frozen=True)
@@ -108,6 +101,18 @@ class Outcome(enum.Enum):
     @property
     def ok(self) -> bool:
         return self is Outcome.DONE
+
+    @classmethod
+    def after(cls, reason: StopReason) -> Outcome:
+        """The turn's outcome when the model stopped for `reason` and no tool call
+        follows: the one mapping from a stop reason to an outcome."""
+        return _OUTCOME_AFTER.get(reason, cls.DONE)
+
+
+_OUTCOME_AFTER = {
+    StopReason.CANCELLED: Outcome.CANCELLED,
+    StopReason.MAX_TOKENS: Outcome.TRUNCATED,
+}
 
 
 @dataclass(frozen=True)

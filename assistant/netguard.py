@@ -1,5 +1,4 @@
-"""Refuse every network connection except loopback, the user's own
-`--endpoint`, and `assistant model pull`.
+"""Refuse every network connection except loopback and `assistant model pull`.
 
 Installed with `sys.addaudithook` at CLI start: the `socket.connect` audit
 event fires for every connection Python makes (and for DNS-free raw sockets
@@ -14,13 +13,11 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from assistant.errors import NetworkBlockedError
 
 _lock = threading.Lock()
 _resolving = threading.local()  # set while the guard itself resolves a name
-_allowed_hosts: set[str] = set()
 _installed = False
 
 
@@ -31,16 +28,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return False
-
-
-def allow_endpoint(url: str) -> None:
-    """Allow connections to the host of the user's `--endpoint`."""
-    host = urlparse(url).hostname
-    if host:
-        _allowed_hosts.add(host)
-        with contextlib.suppress(OSError):
-            for info in socket.getaddrinfo(host, None):
-                _allowed_hosts.add(str(info[4][0]))
 
 
 @dataclass(frozen=True)
@@ -88,7 +75,7 @@ def allow_network(hosts: Iterable[str], suffixes: Iterable[str] = ()) -> Iterato
 def _blocked(host: str) -> NetworkBlockedError:
     return NetworkBlockedError(
         f"blocked a network connection to {host}: assistant never sends your code anywhere "
-        "(only `assistant model pull` and your own --endpoint may use the network)"
+        "(only `assistant model pull` may use the network)"
     )
 
 
@@ -107,7 +94,7 @@ def _audit_lookup(args: tuple[object, ...]) -> None:
     host = args[0]
     if isinstance(host, bytes):
         host = host.decode("ascii", "replace")
-    if not isinstance(host, str) or _is_loopback(host) or host in _allowed_hosts:
+    if not isinstance(host, str) or _is_loopback(host):
         return
     if not _name_allowed(host):
         raise _blocked(host)
@@ -128,7 +115,7 @@ def _audit_connect(args: tuple[object, ...]) -> None:
     if family == socket.AF_UNIX or not isinstance(address, tuple):
         return
     host = str(address[0])
-    if _is_loopback(host) or host in _allowed_hosts:
+    if _is_loopback(host):
         return
     if _openings and host in _resolved:
         return

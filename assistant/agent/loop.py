@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import Any
 
 from assistant.agent.session import ContextFull, Session
 from assistant.events import (
@@ -186,12 +185,12 @@ class Agent:
             if text_out.strip():
                 turn.answer = text_out.strip()
             if done.reason is StopReason.CANCELLED:
-                outcome = Outcome.CANCELLED
+                outcome = Outcome.after(done.reason)
                 break
             if done.reason is not StopReason.TOOL_CALL or not calls:
-                if done.reason is StopReason.MAX_TOKENS:
+                outcome = Outcome.after(done.reason)
+                if outcome is Outcome.TRUNCATED:
                     emit(Notice("the answer was cut at the token limit", warning=True))
-                    outcome = Outcome.TRUNCATED
                 elif not text_out.strip() and not calls:
                     emit(Notice("the model returned an empty answer", warning=True))
                     outcome = Outcome.EMPTY
@@ -281,8 +280,7 @@ class Agent:
     def _generate(self, step: ToolStep, emit: Emit, turn: _Turn) -> tuple[list[Event], list[int]]:
         session = self.session
         prompt = list(session.ids)
-        cached = getattr(self.engine, "cached_tokens", None)
-        have = _common_prefix(cached, prompt) if isinstance(cached, list) else 0
+        have = _common_prefix(self.engine.cached_tokens, prompt)
         emit(Progress(f"reading {len(prompt) - have} new tokens", len(prompt) - have))
         request = GenerationRequest(
             prompt,
@@ -302,10 +300,8 @@ class Agent:
                 events.append(event)
                 emit(event)
         stats = self.engine.last_stats
-        reason = {
-            "cancelled": StopReason.CANCELLED,
-            "max_tokens": StopReason.MAX_TOKENS,
-        }.get(stats.stop_reason)
+        # The engine's END_OF_TURN is left to the parser (it may be a tool call).
+        reason = stats.stop_reason if stats.stop_reason is not StopReason.END_OF_TURN else None
         if self.cancel.cancelled:
             reason = StopReason.CANCELLED
         for event in parser.finish(reason):
@@ -359,7 +355,9 @@ class Agent:
         stop: Outcome | None = None
         for call in calls:
             if stop is not None:
-                results.append(ToolResult(_name(call), f"error: not run ({stop.value})", True))
+                results.append(
+                    ToolResult.reply(_name(call), f"error: not run ({stop.value})", True)
+                )
                 continue
             if isinstance(call, ToolCallError):
                 key = "invalid:" + call.message
@@ -369,7 +367,7 @@ class Agent:
             turn.seen[key] += 1
             count = turn.seen[key]
             if isinstance(call, ToolCallError):
-                results.append(ToolResult("error", f"error: {call.message}", True))
+                results.append(ToolResult.reply("error", f"error: {call.message}", True))
                 emit(ToolFinished("(invalid call)", {}, False, call.message))
                 if count > self.config.max_repeats + 1:
                     stop = Outcome.REPEATED
@@ -385,7 +383,7 @@ class Agent:
                         warning=True,
                     )
                 )
-                results.append(ToolResult(call.name, "error: not run (repeated call)", True))
+                results.append(ToolResult.reply(call.name, "error: not run (repeated call)", True))
                 continue
             if count > self.config.max_repeats:
                 message = (
@@ -393,7 +391,7 @@ class Agent:
                     f"{count - 1} times; the result will not change. Use the earlier result, "
                     "try something different, or give your final answer."
                 )
-                results.append(ToolResult(call.name, message, True))
+                results.append(ToolResult.reply(call.name, message, True))
                 emit(ToolFinished(call.name, call.arguments, False, message))
                 continue
             emit(ToolStarted(call.name, call.arguments))
@@ -403,7 +401,7 @@ class Agent:
                     call.name, call.arguments, result.ok, result.text, result.diff, result.path
                 )
             )
-            results.append(ToolResult(call.name, result.text, not result.ok))
+            results.append(replace(result, name=call.name))
             if result.ok and result.diff and result.path and result.path not in turn.changed:
                 turn.changed.append(result.path)
             if interrupted:
@@ -412,14 +410,12 @@ class Agent:
                 stop = Outcome.QUIT
         return results, stop
 
-    def _call_tool(self, call: ToolCall) -> tuple[Any, bool]:
-        from assistant.tools.result import ToolResult as ToolOutput
-
+    def _call_tool(self, call: ToolCall) -> tuple[ToolResult, bool]:
         self._in_tool = True
         try:
             return self.toolbox.call(call.name, call.arguments), False
         except KeyboardInterrupt:
-            return ToolOutput.error(f"{call.name} was interrupted by the user"), True
+            return ToolResult.error(f"{call.name} was interrupted by the user"), True
         finally:
             self._in_tool = False
 

@@ -17,8 +17,8 @@ from assistant.agent.context import Mode, repo_context, system_text
 from assistant.agent.loop import Agent, AgentConfig, ToolStep
 from assistant.agent.session import Session
 from assistant.config import Settings, load_settings, user_cache_dir
-from assistant.llm.engine import SamplingParams
 from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.sampling_defaults import sampling_for
 from assistant.llm.trace import TraceWriter
 from assistant.protocols import make_protocol
 from assistant.tools.approval import ApprovalPolicy, Approver
@@ -172,9 +172,7 @@ def open_runtime(
         agent_config = AgentConfig(
             max_steps=opts.max_steps,
             max_tokens=min(settings.max_tokens, engine.n_ctx // 4),
-            sampling=SamplingParams(
-                temperature=settings.temperature, repeat_penalty=settings.repeat_penalty, seed=0
-            ),
+            sampling=sampling_for(settings, engine.metadata, seed=0),
             plan=plan,
         )
         agent = Agent(engine, session, toolbox, agent_config)

@@ -17,7 +17,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +187,7 @@ class Session:
         if len(text) < limit * 2:  # surely under `limit` tokens: skip tokenizing
             return result
         clipped, cut = clip_text(self.tokenizer, text, limit)
-        return result if not cut else ToolResult(result.name, clipped, result.is_error)
+        return result if not cut else ToolResult.reply(result.name, clipped, result.is_error)
 
     def close_turn(self) -> None:
         """Close the model's turn after whatever it last generated."""
@@ -351,7 +351,7 @@ class Session:
                     "ids": s.ids if s.kind is Kind.MODEL else [],
                     "turn": s.turn,
                     "text": s.text,
-                    "results": [asdict(r) for r in s.results],
+                    "results": [_saved_result(r) for r in s.results],
                     "last_token": s.last_token,
                     "shortened": s.shortened,
                 }
@@ -485,7 +485,7 @@ def _parse_saved(data: object, n_vocab: int) -> _Saved | None:
                 and isinstance(r.get("is_error", False), bool)
             ):
                 raise DamagedSession(f"segment {n} holds a malformed tool result")
-            tool_results.append(ToolResult(**r))
+            tool_results.append(ToolResult.reply(**r))
         segments.append(
             Segment(
                 kind,
@@ -500,6 +500,11 @@ def _parse_saved(data: object, n_vocab: int) -> _Saved | None:
     return _Saved(data.get("model"), think, summary, turns, segments)
 
 
+def _saved_result(result: ToolResult) -> dict[str, Any]:
+    """The model-facing part of a result, as chat.json keeps it."""
+    return {"name": result.name, "content": result.content, "is_error": result.is_error}
+
+
 def _content_text(result: ToolResult) -> str:
     if isinstance(result.content, str):
         return result.content
@@ -511,7 +516,7 @@ def _shorten(result: ToolResult) -> ToolResult:
     if len(text) <= SHORT_TOOL_OUTPUT:
         return result
     note = "\n[… output shortened to save context; call the tool again if you need it]"
-    return ToolResult(result.name, text[:SHORT_TOOL_OUTPUT] + note, result.is_error)
+    return ToolResult.reply(result.name, text[:SHORT_TOOL_OUTPUT] + note, result.is_error)
 
 
 def latest_session_file(directory: Path) -> Path | None:

@@ -20,6 +20,7 @@ from rich.table import Table
 from assistant import __version__, netguard
 from assistant.config import load_settings, user_cache_dir, user_config_file
 from assistant.errors import AssistantError, ModelLoadError
+from assistant.repo.git import repo_root_or_cwd
 
 app = typer.Typer(
     name="assistant",
@@ -42,13 +43,6 @@ app.add_typer(config_app, name="config")
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-def repo_root_or_cwd() -> Path:
-    """The git top-level of the current directory, or the directory itself."""
-    from assistant.repo.git import find_repo_root
-
-    return find_repo_root(Path.cwd()) or Path.cwd()
 
 
 @app.command()
@@ -208,7 +202,7 @@ def doctor() -> None:
         rows.append(("llama-cpp-python", f"[red]unavailable: {exc}[/]"))
     git = shutil.which("git")
     rows.append(("git", git or "[red]not found[/]"))
-    from assistant.repo.grammars import grammar_wheels
+    from assistant.repo.languages import grammar_wheels
 
     found, missing = grammar_wheels()
     rows.append(("tree-sitter grammars", ", ".join(found) or "none"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +21,11 @@ from assistant.agent.context import Mode, repo_map_text
 from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.agent.session import SESSION_FILE, DamagedSession, latest_session_file
-from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
+from assistant.cli.oneshot import EXIT_HELP, attach_files
 from assistant.cli.options import model_options
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
-from assistant.repo.git import git_env
+from assistant.repo.git import GitError, require_repo_root, run_git
 from assistant.tools.approval import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -209,17 +208,15 @@ class ChatApp:
         self.renderer.info(text or "(no definitions found)")
 
     def cmd_diff(self, args: list[str]) -> None:
-        proc = subprocess.run(
-            ["git", "diff", *args],
-            cwd=self.runtime.root,
-            env=git_env(),
-            capture_output=True,
-            text=True,
-        )
-        if proc.stdout.strip():
-            self.renderer.diff(proc.stdout)
+        try:
+            result = run_git(self.runtime.root, "diff", "--no-ext-diff", *args)
+        except GitError as exc:
+            self.renderer.warn(str(exc))
+            return
+        if result.stdout.strip():
+            self.renderer.diff(result.stdout.decode("utf-8", "replace"))
         else:
-            self.renderer.info(proc.stderr.strip() or "no uncommitted changes")
+            self.renderer.info(result.error if not result.ok else "no uncommitted changes")
 
     def cmd_edit(self, args: list[str]) -> None:
         if not args:
@@ -339,7 +336,7 @@ def register(app: typer.Typer) -> None:
         opts: ModelOptions,
     ) -> None:
         """Chat about this repository; the model reads files and proposes edits."""
-        root = find_root()
+        root = require_repo_root()
         try:
             policy = ApprovalPolicy(approval) if approval else None
         except ValueError:

@@ -8,12 +8,7 @@ from pathlib import Path
 
 import typer
 
-from assistant.repo.gitctx import git_toplevel
-
-
-def repo_root(cwd: Path) -> Path:
-    """The git toplevel of `cwd`, or `cwd` itself outside git."""
-    return git_toplevel(cwd) or cwd
+from assistant.repo.git import repo_root_or_cwd
 
 
 def _relative(root: Path, cwd: Path, path: str) -> str:
@@ -44,7 +39,7 @@ def register(app: typer.Typer) -> None:
         from assistant.repo.repomap import RepoMap
 
         cwd = Path.cwd()
-        root = repo_root(cwd)
+        root = repo_root_or_cwd(cwd)
         focus_rel = [_relative(root, cwd, p) for p in focus]
         err = Console(stderr=True)
         show_progress = err.is_terminal and not as_json

@@ -7,33 +7,29 @@ Exit codes: 0 done, 1 the model could not complete the task, 2 usage error,
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from assistant.agent.context import Mode
-from assistant.agent.loop import edit_plan
+from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.cli.options import JsonOpt, model_options
-from assistant.errors import AssistantError, UsageError
-from assistant.repo.git import git_env
+from assistant.errors import UsageError
+from assistant.events import Outcome, TurnFinished
+from assistant.repo.git import GitError, commit_files, git_text, require_repo_root, run_git
 from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.registry import Toolbox
-from assistant.ui.render import make_renderer
+from assistant.ui.render import AnyRenderer, make_renderer
 
 EXIT_HELP = (
     "Exit codes: 0 done, 1 the model could not complete the task, 2 usage error, 3 no model."
 )
 MAX_FILE_TOKENS_SHARE = 0.4  # of the context, for files the user names
-
-
-def find_root() -> Path:
-    from assistant.repo.git import require_repo_root
-
-    return require_repo_root(Path.cwd())
 
 
 def attach_files(toolbox: Toolbox, files: list[str], max_chars: int) -> str:
@@ -76,41 +72,56 @@ def _exit(code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+@contextlib.contextmanager
+def one_turn(
+    opts: ModelOptions,
+    root: Path,
+    text: str,
+    files: tuple[str, ...],
+    *,
+    as_json: bool,
+    mode: Mode,
+    policy: ApprovalPolicy,
+    dry_run: bool = False,
+    plan: tuple[ToolStep, ...] = (),
+) -> Iterator[tuple[Runtime, AnyRenderer, TurnFinished]]:
+    """One request, one turn: the renderer, the runtime, `files` attached to the
+    message, the agent's run; the runtime is closed when the block ends."""
+    renderer = make_renderer(as_json=as_json, show_thoughts=opts.think)
+    runtime = open_runtime(
+        opts,
+        root=root,
+        mode=mode,
+        status=renderer.status,
+        policy=policy,
+        dry_run=dry_run,
+        focus_files=files,
+        plan=plan,
+    )
+    try:
+        budget = int(runtime.engine.n_ctx * MAX_FILE_TOKENS_SHARE * 3)
+        attached = attach_files(runtime.toolbox, list(files), budget)
+        result = runtime.agent.run(_message(text, attached), renderer)
+        renderer.close()
+        yield runtime, renderer, result
+    finally:
+        runtime.close()
+
+
 def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -> tuple[str, str]:
     """Commit exactly the changed files with a message the model writes."""
     from assistant import prompts
 
     root = runtime.root
-    subprocess.run(
-        ["git", "add", "--", *files], cwd=root, env=git_env(), check=True, capture_output=True
-    )
-    diff = subprocess.run(
-        ["git", "diff", "--cached", "--", *files],
-        cwd=root,
-        env=git_env(),
-        capture_output=True,
-        text=True,
-    ).stdout
+    added = run_git(root, "add", "--", *files)
+    if not added.ok:
+        raise GitError(f"git add failed: {added.error}")
+    diff = git_text(root, "diff", "--cached", "--", *files)
     message = runtime.agent.complete(prompts.load("commit").strip(), diff, 96)
     message = message.strip().strip("`").strip()
     if not message or len(message.splitlines()[0]) > 100:
         message = f"Edit: {instruction.splitlines()[0][:60]}"
-    proc = subprocess.run(
-        ["git", "commit", "-q", "-m", message, "--", *files],
-        cwd=root,
-        env=git_env(),
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise AssistantError(f"git commit failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=root,
-        env=git_env(),
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    sha = commit_files(root, files, message)
     return sha, message
 
 
@@ -136,27 +147,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Answer a question about this repository with read-only tools."""
         text = read_request(question, "ask question")
-        root = find_root()
-        check_files(root, tuple(files or ()))
-        renderer = make_renderer(as_json=as_json, show_thoughts=opts.think)
-        runtime = open_runtime(
-            opts,
-            root=root,
-            mode=Mode.ASK,
-            status=renderer.status,
-            policy=ApprovalPolicy.READ_ONLY,
-            focus_files=tuple(files or ()),
-        )
-        try:
-            attached = attach_files(
-                runtime.toolbox,
-                list(files or ()),
-                int(runtime.engine.n_ctx * MAX_FILE_TOKENS_SHARE * 3),
-            )
-            result = runtime.agent.run(_message(text, attached), renderer)
-            renderer.close()
-        finally:
-            runtime.close()
+        root = require_repo_root()
+        names = check_files(root, tuple(files or ()))
+        with one_turn(
+            opts, root, text, names, as_json=as_json, mode=Mode.ASK, policy=ApprovalPolicy.READ_ONLY
+        ) as (_runtime, _renderer, result):
+            pass
         raise _exit(0 if result.outcome.ok else 1)
 
     @model_options
@@ -181,29 +177,23 @@ def register(app: typer.Typer) -> None:
         """Make a change in the repository. Without --yes, print the unified diff
         it would make and change nothing."""
         text = read_request(instruction, "edit instruction")
-        root = find_root()
+        root = require_repo_root()
         apply = yes or commit
         names = check_files(root, tuple(files or ()))
         plan = edit_plan(names)
-        renderer = make_renderer(as_json=as_json, show_thoughts=opts.think)
-        runtime = open_runtime(
+        with one_turn(
             opts,
-            root=root,
+            root,
+            text,
+            names,
+            as_json=as_json,
             mode=Mode.EDIT,
-            status=renderer.status,
             policy=ApprovalPolicy.AUTO_EDIT,
             dry_run=not apply,
-            focus_files=names,
             plan=plan,
-        )
-        try:
-            attached = attach_files(
-                runtime.toolbox, list(names), int(runtime.engine.n_ctx * MAX_FILE_TOKENS_SHARE * 3)
-            )
-            result = runtime.agent.run(_message(text, attached), renderer)
-            renderer.close()
+        ) as (runtime, renderer, result):
             changed = result.changed_files
-            ok = bool(changed) and result.outcome.value not in ("cancelled", "quit")
+            ok = bool(changed) and result.outcome not in (Outcome.CANCELLED, Outcome.QUIT)
             if not apply:
                 diff = runtime.toolbox.pending_diff()
                 if diff:
@@ -220,8 +210,6 @@ def register(app: typer.Typer) -> None:
                         print(f"committed {sha}: {message.splitlines()[0]}", file=sys.stderr)
             if not changed:
                 renderer.warn("no change was made")
-        finally:
-            runtime.close()
         raise _exit(0 if ok else 1)
 
     app.command("edit", epilog=EXIT_HELP)(edit)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,11 +19,6 @@ from assistant.repo.git import require_repo_root
 
 CLI_SESSION = "cli"
 READS_FILE = "reads.json"
-
-
-def repo_root(cwd: Path | None = None) -> Path:
-    """The git top-level directory containing `cwd`, or a one-line error."""
-    return require_repo_root(cwd or Path.cwd())
 
 
 def _fail(exc: AssistantError) -> typer.Exit:
@@ -102,7 +96,7 @@ def register(app: typer.Typer) -> None:
         from assistant.tools.registry import Toolbox
 
         try:
-            root = repo_root()
+            root = require_repo_root()
             if yes and ask:
                 raise UsageError("--yes and --ask do not go together; pick one")
             if read_only:
@@ -160,7 +154,7 @@ def register(app: typer.Typer) -> None:
         from assistant.tools.registry import Toolbox
 
         try:
-            root = repo_root()
+            root = require_repo_root()
             journal = UndoJournal.latest(root)
             if journal is None:
                 raise AssistantError("nothing to undo: the assistant has made no changes here")
@@ -181,4 +175,4 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(1 if failed else 0)
 
 
-__all__ = ["register", "repo_root"]
+__all__ = ["register"]

@@ -3,6 +3,7 @@ back. Protocols and the agent loop depend on this module, never on llama_cpp."""
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ class SamplingParams:
     min_p: float = 0.05
     repeat_penalty: float = 1.0
     seed: int | None = None
+    # The temperature once a grammar constrains the output (tool-call
+    # arguments); None: `temperature` throughout. See llm/sampling_defaults.py.
+    grammar_temperature: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,18 @@ class GeneratedToken:
     piece: bytes
 
 
+class StopReason(enum.Enum):
+    """Why generation stopped. The engine reports END_OF_TURN (an end-of-generation
+    or stop id), MAX_TOKENS or CANCELLED; a protocol's parser refines END_OF_TURN
+    into TOOL_CALL, or reports ERROR."""
+
+    END_OF_TURN = "end_of_turn"  # the model closed its turn (<turn|> / <eos>)
+    TOOL_CALL = "tool_call"  # the model stopped to wait for tool results
+    MAX_TOKENS = "max_tokens"
+    CANCELLED = "cancelled"  # Ctrl-C or an explicit cancel
+    ERROR = "error"
+
+
 @dataclass
 class GenerationStats:
     prompt_tokens: int = 0
@@ -69,7 +85,7 @@ class GenerationStats:
     generated_tokens: int = 0
     prompt_eval_ms: float = 0.0
     generation_ms: float = 0.0
-    stop_reason: str = ""
+    stop_reason: StopReason | None = None  # None until a generation has ended
 
     @property
     def tokens_per_second(self) -> float:
@@ -107,6 +123,12 @@ class Engine(Protocol):
 
     @property
     def last_stats(self) -> GenerationStats: ...
+
+    @property
+    def cached_tokens(self) -> list[int]:
+        """The token sequence the KV cache holds now (the loop reports how much of
+        the next prompt must still be read)."""
+        ...
 
     def generate(
         self, request: GenerationRequest, cancel: CancelToken | None = None

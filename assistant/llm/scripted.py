@@ -33,6 +33,7 @@ from assistant.llm.engine import (
     GeneratedToken,
     GenerationRequest,
     GenerationStats,
+    StopReason,
 )
 from assistant.llm.tokenizer import Tokenizer
 from assistant.llm.trace import TraceWriter
@@ -162,12 +163,12 @@ class ScriptedEngine:
         stop_ids = self._tokenizer.eos_ids | request.stop_ids
         budget = min(request.max_tokens, self._n_ctx - len(prompt) - 1)
         generated: list[int] = []
-        reason = "max_tokens"
+        reason = StopReason.MAX_TOKENS
         turn: list[int] | None = None
         try:
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
                     break
                 if turn is None:
                     turn = self._next_turn(len(self.requests))
@@ -180,7 +181,7 @@ class ScriptedEngine:
                 generated.append(token)
                 yield GeneratedToken(token, self._tokenizer.piece(token))
                 if token in stop_ids:
-                    reason = "stop"
+                    reason = StopReason.END_OF_TURN
                     break
                 if len(generated) >= budget:
                     break

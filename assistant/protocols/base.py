@@ -28,32 +28,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from assistant.events import Event, StopReason, ToolCall, ToolCallError
 from assistant.llm.engine import GeneratedToken, GrammarSpec
-from assistant.toolspec import ToolSpec
-
-
-class ProtocolError(Exception):
-    """A programming error in how a protocol is used (not bad model output,
-    which always becomes an event)."""
+from assistant.toolspec import ToolResult, ToolSpec
 
 
 class Role(enum.Enum):
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
-
-
-@dataclass(frozen=True)
-class ToolResult:
-    """The outcome of one tool call, as sent back to the model. `content` is
-    the tool's text output, or a JSON-like dict for structured results."""
-
-    name: str
-    content: str | dict[str, Any]
-    is_error: bool = False
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,7 @@ class Gemma4Protocol:
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.tokenizer = tokenizer
         self.vocab = Gemma4Vocab.load(tokenizer)  # fails clearly on a non-Gemma-4 vocab
-        extra: frozenset[int] = getattr(tokenizer, "protected_ids", frozenset())
-        self._protected = self.vocab.protected | frozenset(extra)
+        self._protected = self.vocab.protected | tokenizer.protected_ids
         self._stop_ids = frozenset(
             self.vocab[m] for m in (Marker.EOS, Marker.TURN_CLOSE, Marker.RESPONSE_OPEN)
         )

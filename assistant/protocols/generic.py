@@ -107,7 +107,7 @@ class GenericProtocol:
         self._add_bos = add_bos and not (bos_token and bos_token in (chat_template or ""))
         self.template = chat_template or CHATML_TEMPLATE
         self._ctx = {"bos_token": bos_token, "eos_token": eos_token}
-        self._protected = frozenset(getattr(tokenizer, "protected_ids", frozenset()))
+        self._protected = tokenizer.protected_ids
         try:
             self._learn_wrappers()
         except (jinja2.TemplateError, ValueError):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from assistant.llm.tokenizer import Tokenizer
 
@@ -99,8 +98,3 @@ class ChatPrompter:
             ids.extend(self.tokenizer.tokenize(part, special=False))
         ids.extend(self._special(self._post))
         return Prompt(ids, len(prefix))
-
-
-def describe_template(prompter: ChatPrompter) -> dict[str, Any]:
-    """For --trace and tests: the template text around the two messages."""
-    return {"pre": prompter._pre, "mid": prompter._mid, "post": prompter._post}

@@ -26,6 +26,7 @@ from assistant.llm.engine import (
     GenerationStats,
     GrammarSpec,
     SamplingParams,
+    StopReason,
 )
 from assistant.review.chat import ChatPrompter
 from assistant.review.findings import Limits, findings_grammar
@@ -117,9 +118,9 @@ class LlamaReviewer:
         return Reply(
             b"".join(pieces).decode("utf-8", "replace"),
             stats,
-            cancelled=stats.stop_reason == "cancelled",
+            cancelled=stats.stop_reason is StopReason.CANCELLED,
             seconds=time.perf_counter() - start,
-            cut=stats.stop_reason == "max_tokens",
+            cut=stats.stop_reason is StopReason.MAX_TOKENS,
         )
 
     def close(self) -> None:

@@ -93,7 +93,7 @@ def test_a_call_runs_and_its_result_goes_back(scripted: ScriptedEngine, repo: Pa
     first, second = (list(r.prompt) for r in scripted.requests)
     generated = tok.tokenize(call("read_file", path="hello.py"), special=True)
     response = agent.protocol.tool_results(
-        [ToolResult("read_file", READ_RESULT)], last_token=generated[-1], think=False
+        [ToolResult.reply("read_file", READ_RESULT)], last_token=generated[-1], think=False
     )
     assert second == first + generated + response
     one, two = (e.stats for e in events.of(StepStats))
@@ -191,7 +191,7 @@ def test_tool_error_goes_back_to_the_model(scripted: ScriptedEngine, repo: Path)
     assert events.of(Notice) == []
     second = list(scripted.requests[1].prompt)
     response = agent.protocol.tool_results(
-        [ToolResult("edit_file", failed.text, is_error=True)],
+        [ToolResult.reply("edit_file", failed.text, is_error=True)],
         last_token=scripted.tokenizer.token_id("<|tool_response>"),
         think=False,
     )
@@ -228,7 +228,7 @@ def test_cancel_during_generation_keeps_the_session(scripted: ScriptedEngine, re
 
     result = agent.run("say a lot", emit)  # type: ignore[arg-type]
     assert (result.outcome, result.answer) == (Outcome.CANCELLED, "one two three")
-    assert result.stats.generated_tokens == 3 and result.stats.stop_reason == "cancelled"
+    assert result.stats.generated_tokens == 3 and result.stats.stop_reason is StopReason.CANCELLED
     assert [e.text for e in events if isinstance(e, Notice)] == ["stopped"]
     assert not agent.session.turn_open
     # The next turn starts clean and extends the cancelled one.

@@ -43,7 +43,7 @@ def test_history_is_append_only(scripted) -> None:
     session.add_user("first question")
     snapshots.append(list(session.ids))
     model_reply(session, "an answer")
-    session.add_tool_results([ToolResult("read_file", "1| x = 1")], session.ids[-1])
+    session.add_tool_results([ToolResult.reply("read_file", "1| x = 1")], session.ids[-1])
     snapshots.append(list(session.ids))
     session.close_turn()
     session.add_user("second question")
@@ -76,7 +76,7 @@ def test_budget_shortens_old_tool_outputs_first_then_compacts(scripted) -> None:
     for turn in range(2):
         session.add_user(f"question {turn}")
         model_reply(session, "let me read")
-        session.add_tool_results([ToolResult("read_file", big)], session.ids[-1])
+        session.add_tool_results([ToolResult.reply("read_file", big)], session.ids[-1])
         model_reply(session, "done")
         session.close_turn()
     session.add_user("question 2")

@@ -129,9 +129,9 @@ CONVERSATIONS: list[tuple[str, list[Message], list[ToolSpec]]] = [
                     ),
                 ),
                 tool_results=(
-                    ToolResult("read_file", "print('hi')\n"),
-                    ToolResult("edit_file", {"applied": 1, "ok": True, "files": ["a.py"]}),
-                    ToolResult("run_tests", "3 passed"),
+                    ToolResult.reply("read_file", "print('hi')\n"),
+                    ToolResult.reply("edit_file", {"applied": 1, "ok": True, "files": ["a.py"]}),
+                    ToolResult.reply("run_tests", "3 passed"),
                 ),
             ),
         ],
@@ -151,7 +151,7 @@ CONVERSATIONS: list[tuple[str, list[Message], list[ToolSpec]]] = [
                         {"pattern": "def main", "globs": ["*.py", "src/**"], "mode": "regex"},
                     ),
                 ),
-                tool_results=(ToolResult("search", "main.py:1: def main():"),),
+                tool_results=(ToolResult.reply("search", "main.py:1: def main():"),),
             ),
             Message(Role.USER, "thanks"),
         ],
@@ -210,7 +210,7 @@ def test_tool_round_is_append_only(gemma4: Gemma4Protocol, gemma4_tokenizer: Any
 
     generated = [*gemma4.ids(format_call(call.name, call.arguments)), v[Marker.RESPONSE_OPEN]]
     history += generated
-    result = ToolResult("search", "main.py:1")
+    result = ToolResult.reply("search", "main.py:1")
     history += gemma4.tool_results([result], last_token=history[-1], think=False)
     answer = [*gemma4_tokenizer.tokenize("Found it."), v[Marker.TURN_CLOSE]]
     history += answer
@@ -228,7 +228,7 @@ def test_tool_results_reopen_after_turn_close(
 ) -> None:
     v = gemma4.vocab
     ids = gemma4.tool_results(
-        [ToolResult("a", "1"), ToolResult("b", "oops", is_error=True)],
+        [ToolResult.reply("a", "1"), ToolResult.reply("b", "oops", is_error=True)],
         last_token=v[Marker.TURN_CLOSE],
         think=True,
     )
@@ -259,7 +259,7 @@ def test_hostile_file_text_has_no_control_ids(
     assert gemma4_tokenizer.detokenize(body) == f"user\nPlease review this file:\n{file_text}"
     # Same for a tool result carrying the file and for the system prompt.
     result_ids = gemma4.tool_results(
-        [ToolResult("read_file", file_text)], last_token=None, think=True
+        [ToolResult.reply("read_file", file_text)], last_token=None, think=True
     )
     quotes = [i for i in result_ids if i == gemma4.vocab[Marker.QUOTE]]
     assert len(quotes) == 2  # only the two the format puts around the value

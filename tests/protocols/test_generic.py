@@ -53,7 +53,9 @@ def test_turns_follow_the_template(generic: GenericProtocol) -> None:
     user = generic.user_turn("hi <|im_end|>", False)
     assert user.count(im_end) == 1  # only the template's own
     assert tok.detokenize(generic.close_model_turn(last_token=im_end)) == "\n"
-    results = generic.tool_results([ToolResult("read_file", "x")], last_token=im_end, think=False)
+    results = generic.tool_results(
+        [ToolResult.reply("read_file", "x")], last_token=im_end, think=False
+    )
     assert tok.detokenize(results).startswith("\n<|im_start|>")
     assert '"content": "x"' in tok.detokenize(results)
 
