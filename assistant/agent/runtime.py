@@ -124,9 +124,11 @@ class Runtime:
     session: Session
     agent: Agent
     journal: UndoJournal
+    owns_engine: bool = True  # False when the caller lent its engine (eval re-uses one)
 
     def close(self) -> None:
-        self.engine.close()
+        if self.owns_engine:
+            self.engine.close()
 
 
 def open_runtime(
@@ -141,7 +143,12 @@ def open_runtime(
     focus_files: tuple[str, ...] = (),
     plan: tuple[ToolStep, ...] = (),
     session_id: str | None = None,
+    engine: LlamaEngine | None = None,
+    settings: Settings | None = None,
 ) -> Runtime:
+    """A runtime for one command. `engine` (with the `settings` it was loaded
+    with): re-use a loaded model, as `eval` does for every task; the caller
+    then keeps it and closes it itself."""
     from assistant.agent.context import repo_context, system_text
     from assistant.agent.loop import Agent, AgentConfig
     from assistant.agent.session import Session
@@ -151,8 +158,10 @@ def open_runtime(
     from assistant.tools.journal import UndoJournal, new_session_id
     from assistant.tools.registry import Toolbox
 
-    settings = settings_for(root, opts)
-    engine = load_engine(settings, verbose=opts.verbose, trace=opts.trace, status=status)
+    owns_engine = engine is None
+    settings = settings or settings_for(root, opts)
+    if engine is None:
+        engine = load_engine(settings, verbose=opts.verbose, trace=opts.trace, status=status)
     try:
         protocol = make_protocol(engine.tokenizer, engine.chat_template, engine.metadata)
         journal = UndoJournal.for_session(root, session_id or new_session_id())
@@ -188,6 +197,7 @@ def open_runtime(
         with status(f"reading the system prompt ({session.prefix_len} tokens)…"):
             agent.warm_up()
     except BaseException:
-        engine.close()
+        if owns_engine:
+            engine.close()
         raise
-    return Runtime(root, settings, engine, toolbox, session, agent, journal)
+    return Runtime(root, settings, engine, toolbox, session, agent, journal, owns_engine)

@@ -345,9 +345,9 @@ def doctor() -> None:
 
 def _register_commands() -> None:
     # A command module that fails to import is a bug to surface, not to hide.
-    from assistant.cli import chat, hook, map, oneshot, review, tool
+    from assistant.cli import chat, eval, hook, map, oneshot, review, tool
 
-    for module in (tool, map, chat, oneshot, review, hook):
+    for module in (tool, map, chat, oneshot, review, hook, eval):
         module.register(app)
 
 
