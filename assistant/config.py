@@ -46,6 +46,7 @@ class Settings:
     map_tokens: int = 1024
     prefix_cache_mb: int = 2048
     endpoint: str | None = None
+    chat_template: str | None = None  # a Jinja file used instead of the GGUF's own template
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 

@@ -29,6 +29,7 @@ from assistant.cli.oneshot import (
     ModelOptions,
     Runtime,
     StepsOpt,
+    TemplateOpt,
     TempOpt,
     ThreadsOpt,
     TokensOpt,
@@ -352,6 +353,7 @@ def register(app: typer.Typer) -> None:
         max_steps: StepsOpt = 12,
         max_tokens: TokensOpt = None,
         temperature: TempOpt = None,
+        chat_template: TemplateOpt = None,
     ) -> None:
         """Chat about this repository; the model reads files and proposes edits."""
         root = find_root()
@@ -367,7 +369,16 @@ def register(app: typer.Typer) -> None:
         if resume and saved is None:
             raise UsageError("no saved chat in this repository to resume")
         opts = ModelOptions(
-            model, ctx, threads, trace, verbose, temperature, max_tokens, max_steps, think
+            model,
+            ctx,
+            threads,
+            trace,
+            verbose,
+            temperature,
+            max_tokens,
+            max_steps,
+            think,
+            chat_template,
         )
         renderer = make_renderer(as_json=False, show_thoughts=True)
         runtime = open_runtime(

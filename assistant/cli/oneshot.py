@@ -64,6 +64,7 @@ class ModelOptions:
     max_tokens: int | None = None
     max_steps: int = 12
     think: bool = False
+    chat_template: Path | None = None
 
 
 def find_root() -> Path:
@@ -93,6 +94,7 @@ def open_runtime(
         "threads": opts.threads,
         "temperature": opts.temperature,
         "max_tokens": opts.max_tokens,
+        "chat_template": str(opts.chat_template) if opts.chat_template else None,
     }
     settings = load_settings(root, flags)
     path = resolve_model_path(settings.model, settings)
@@ -100,7 +102,14 @@ def open_runtime(
     trace = TraceWriter(opts.trace) if opts.trace else None
     with renderer.status(f"loading {path.name}…"):
         engine = LlamaEngine.load(path, config, trace)
-    protocol = make_protocol(engine.tokenizer, engine.chat_template, engine.metadata)
+    template_path = Path(settings.chat_template) if settings.chat_template else None
+    try:
+        protocol = make_protocol(
+            engine.tokenizer, engine.chat_template, engine.metadata, template_path=template_path
+        )
+    except Exception:
+        engine.close()
+        raise
     journal = UndoJournal.for_session(root, session_id or new_session_id())
     toolbox = Toolbox(
         root,
@@ -230,6 +239,10 @@ ThinkOpt = Annotated[bool, typer.Option("--think", help="Let the model think fir
 StepsOpt = Annotated[int, typer.Option("--max-steps", help="Most model calls in one task.")]
 TokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Most tokens per model call.")]
 TempOpt = Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")]
+TemplateOpt = Annotated[
+    Path | None,
+    typer.Option("--chat-template", help="Jinja chat template used instead of the GGUF's own."),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -254,13 +267,23 @@ def register(app: typer.Typer) -> None:
         max_steps: StepsOpt = 12,
         max_tokens: TokensOpt = None,
         temperature: TempOpt = None,
+        chat_template: TemplateOpt = None,
     ) -> None:
         """Answer a question about this repository with read-only tools."""
         text = read_request(question, "ask question")
         root = find_root()
         check_files(root, tuple(files or ()))
         opts = ModelOptions(
-            model, ctx, threads, trace, verbose, temperature, max_tokens, max_steps, think
+            model,
+            ctx,
+            threads,
+            trace,
+            verbose,
+            temperature,
+            max_tokens,
+            max_steps,
+            think,
+            chat_template,
         )
         renderer = make_renderer(as_json=as_json, show_thoughts=think)
         runtime = open_runtime(
@@ -307,6 +330,7 @@ def register(app: typer.Typer) -> None:
         max_steps: StepsOpt = 12,
         max_tokens: TokensOpt = None,
         temperature: TempOpt = None,
+        chat_template: TemplateOpt = None,
     ) -> None:
         """Make a change in the repository. Without --yes, print the unified diff
         it would make and change nothing."""
@@ -316,7 +340,16 @@ def register(app: typer.Typer) -> None:
         names = check_files(root, tuple(files or ()))
         plan = edit_plan(names)
         opts = ModelOptions(
-            model, ctx, threads, trace, verbose, temperature, max_tokens, max_steps, think
+            model,
+            ctx,
+            threads,
+            trace,
+            verbose,
+            temperature,
+            max_tokens,
+            max_steps,
+            think,
+            chat_template,
         )
         renderer = make_renderer(as_json=as_json, show_thoughts=think)
         runtime = open_runtime(

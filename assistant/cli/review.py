@@ -81,7 +81,12 @@ def reviewer_factory(
                 config = replace(config, prefix_cache_dir=cache_dir)
             writer = TraceWriter(trace) if trace is not None else None
             engine = LlamaEngine.load(path, config, trace=writer)
-            return LlamaReviewer(engine, limits, max_answer_tokens)
+            template = Path(settings.chat_template) if settings.chat_template else None
+            try:
+                return LlamaReviewer(engine, limits, max_answer_tokens, template_path=template)
+            except Exception:
+                engine.close()
+                raise
         except UsageError:
             raise
         except AssistantError as exc:
