@@ -112,7 +112,9 @@ class Gemma4Protocol:
         )
         on = self.render_text(user, think=True)
         notes.append(
-            "thinking on: <|think|>\\n" if "<|think|>\n" in on else "thinking on: <|think|>"
+            "thinking on: <|think|> and a newline"
+            if "<|think|>\n" in on
+            else "thinking on: <|think|>"
         )
         after = self.render_text(tool, think=True)
         if after.endswith("<|channel>thought\n"):
@@ -137,7 +139,12 @@ class Gemma4Protocol:
         ends = {v[Marker.EOS], v[Marker.TURN_CLOSE], v[Marker.RESPONSE_OPEN]}
         content: list[int] = []
         thought: list[int] = []
-        mode = "text"
+        # A prompt that ends in an open thought (the July templates' cue after
+        # tool results) makes the generation start inside it, with no header.
+        opened_by_prompt = chan_close in ids and (
+            chan_open not in ids or ids.index(chan_close) < ids.index(chan_open)
+        )
+        mode = "thought" if opened_by_prompt else "text"
         for token in ids:
             if mode == "text":
                 if token == chan_open:
@@ -153,18 +160,21 @@ class Gemma4Protocol:
                     thought.append(token)
             elif token == call_close:
                 mode = "text"
-        parser = self.new_parser()
+        # No tool list: the history shows every call as written, known or not.
+        parser = Gemma4StreamParser(self.vocab, None, is_control=self.tokenizer.is_control)
         events = [e for t in ids for e in parser.feed(GeneratedToken(t, self.tokenizer.piece(t)))]
         events += parser.finish()
         calls = tuple(e for e in events if isinstance(e, ToolCall | ToolCallError))
         text, text_ids = _trimmed(self.tokenizer, content)
-        reasoning, reasoning_ids = self._thought(thought)
+        reasoning, reasoning_ids = self._thought(thought, header=not opened_by_prompt)
         return ModelOutput(text, text_ids, reasoning, reasoning_ids, calls)
 
-    def _thought(self, ids: list[int]) -> tuple[str, tuple[int, ...] | None]:
+    def _thought(self, ids: list[int], header: bool) -> tuple[str, tuple[int, ...] | None]:
         """The thought after its `thought\n` header; its own ids when the header
         ends on a token boundary."""
         text = self.tokenizer.detokenize(ids)
+        if not header:
+            return (text, tuple(ids)) if text == text.strip() else (text.strip(), None)
         body = text.removeprefix("thought\n")
         seen = ""
         for i, token in enumerate(ids):

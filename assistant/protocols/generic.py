@@ -163,7 +163,8 @@ class GenericProtocol:
         ends = self.tokenizer.eos_ids | self._stop_ids
         kept = [i for i in ids if i not in ends]
         text = self.tokenizer.detokenize(kept)
-        parser = self.new_parser()
+        # No tool list: the history shows every call as written, known or not.
+        parser = GenericStreamParser(None, ends, self.tokenizer.is_control)
         events = parser.feed_text(text) + parser.finish()
         calls = tuple(e for e in events if not isinstance(e, TextDelta | ThoughtDelta | Done))
         if text != text.strip():
