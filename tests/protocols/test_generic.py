@@ -52,7 +52,7 @@ def test_turns_follow_the_template(generic: GenericProtocol) -> None:
     assert ids.count(im_end) == 2  # only the template's own
     # The model's own output goes back as its ids; the results as the template's next turn.
     generated = tok.tokenize('<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n')
-    generated += tok.tokenize("</tool_call>") + [im_end]
+    generated += [*tok.tokenize("</tool_call>"), im_end]
     read = generic.read_output(generated)
     assert [c.name for c in read.calls if isinstance(c, ToolCall)] == ["read_file"]
     step = Message(
