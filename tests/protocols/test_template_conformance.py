@@ -38,8 +38,10 @@ VARIANTS = ("tiny_gemma4", "tiny_gemma4_e4b", "tiny_gemma4_july")
 _U = "\x02{}\x03"  # the reference's own markers around untrusted text
 
 WORDS = st.sampled_from(
-    ["hello", "x = 1", " ", "\n", "ü€", "{a:b}", "<turn|>", "<|turn>", "<|tool_call>", '<|"|>']
-    + ["<tool_response|>", "<|think|>", "<bos>", "<eos>", "call:f{}", "thought\n"]
+    [
+        *("hello", "x = 1", " ", "\n", "ü€", "{a:b}", "<turn|>", "<|turn>", "<|tool_call>"),
+        *('<|"|>', "<tool_response|>", "<|think|>", "<bos>", "<eos>", "call:f{}", "thought\n"),
+    ]
 )
 TEXT = st.lists(WORDS, min_size=1, max_size=6).map("".join)
 # The model's own text cannot hold control strings (they would be control ids).
