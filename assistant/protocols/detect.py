@@ -89,3 +89,26 @@ def _make(
         add_bos=add_bos,
         source=source,
     )
+
+
+def describe_template(chat_template: str | None) -> dict[str, str]:
+    """What `model info` shows about a chat template, from its text alone:
+    its generation (July 2026 canonical / April / other), how thinking shows,
+    or the problem that makes it unusable."""
+    from assistant.protocols.template import ChatTemplate, gemma4_kind
+
+    if chat_template is None:
+        return {"template": "none (built-in ChatML is used)", "thinking": "-"}
+    try:
+        template = ChatTemplate(chat_template, bos_token="<bos>", eos_token="<eos>")
+        if protocol_for_template(chat_template) != GEMMA4:
+            template.render([{"role": "user", "content": "u"}])
+            return {"template": gemma4_kind(chat_template).value, "thinking": "-"}
+        from assistant.protocols.gemma4 import describe_thinking
+
+        return {
+            "template": gemma4_kind(chat_template).value,
+            "thinking": describe_thinking(template),
+        }
+    except TemplateProblem as exc:
+        return {"template": f"unusable: {exc}", "thinking": "-"}

@@ -90,36 +90,11 @@ class Gemma4Protocol:
             label = f"{TemplateKind.CUSTOM.value} ({kind.value} layout)"
         else:
             label = kind.value
-        self._info = TemplateInfo(label, self._describe_thinking(), source)
+        self._info = TemplateInfo(label, describe_thinking(self.template), source)
 
     @property
     def template_info(self) -> TemplateInfo:
         return self._info
-
-    def _describe_thinking(self) -> str:
-        """What the template writes for thinking on and off, found by rendering it."""
-        call = ToolCall("f", {})
-        result = ToolResult("f", "r")
-        user = [Message(Role.USER, "u")]
-        tool = [*user, Message(Role.ASSISTANT, tool_calls=(call,), tool_results=(result,))]
-        empty = "<|channel>thought\n<channel|>"
-        notes = []
-        off = self.render_text(user, think=False)
-        notes.append(
-            "thinking off: empty thought block"
-            if off.endswith(empty)
-            else "thinking off: no empty thought block"
-        )
-        on = self.render_text(user, think=True)
-        notes.append(
-            "thinking on: <|think|> and a newline"
-            if "<|think|>\n" in on
-            else "thinking on: <|think|>"
-        )
-        after = self.render_text(tool, think=True)
-        if after.endswith("<|channel>thought\n"):
-            notes.append("open thought after a tool response")
-        return "; ".join(notes)
 
     @property
     def stop_ids(self) -> frozenset[int]:
@@ -244,14 +219,43 @@ class Gemma4Protocol:
         add_generation_prompt: bool = True,
     ) -> str:
         """The same rendering as plain text (for tests and --trace readers)."""
-        slots = Slots()
-        rendered = self.template.render(
-            [_jinja_message(m, slots) for m in messages],
-            tools=[_jinja_tool(t) for t in tools],
-            add_generation_prompt=add_generation_prompt,
-            enable_thinking=think,
-        )
-        return plain_text(rendered, slots.pieces)
+        return render_plain(self.template, messages, tools, think, add_generation_prompt)
+
+
+def render_plain(
+    template: ChatTemplate,
+    messages: Sequence[Message],
+    tools: Sequence[ToolSpec] = (),
+    think: bool = False,
+    add_generation_prompt: bool = True,
+) -> str:
+    """A conversation rendered by a Gemma 4 template as text (no tokenizer needed)."""
+    slots = Slots()
+    rendered = template.render(
+        [_jinja_message(m, slots) for m in messages],
+        tools=[_jinja_tool(t) for t in tools],
+        add_generation_prompt=add_generation_prompt,
+        enable_thinking=think,
+    )
+    return plain_text(rendered, slots.pieces)
+
+
+def describe_thinking(template: ChatTemplate) -> str:
+    """What the template writes for thinking on and off, found by rendering it."""
+    user = [Message(Role.USER, "u")]
+    step = Message(
+        Role.ASSISTANT, tool_calls=(ToolCall("f", {}),), tool_results=(ToolResult("f", "r"),)
+    )
+    notes = []
+    off = render_plain(template, user, think=False)
+    empty = off.endswith("<|channel>thought\n<channel|>")
+    notes.append(f"thinking off: {'empty' if empty else 'no empty'} thought block")
+    on = render_plain(template, user, think=True)
+    newline = "<|think|>\n" in on
+    notes.append("thinking on: <|think|>" + (" and a newline" if newline else ""))
+    if render_plain(template, [*user, step], think=True).endswith("<|channel>thought\n"):
+        notes.append("open thought after a tool response")
+    return "; ".join(notes)
 
 
 def _trimmed(tokenizer: Tokenizer, ids: list[int]) -> tuple[str, tuple[int, ...] | None]:
