@@ -33,7 +33,7 @@ from assistant.protocols.base import (
     ToolChoice,
     ToolResult,
 )
-from assistant.protocols.gemma4_format import Gemma4Vocab, Marker
+from assistant.protocols.gemma4_format import Gemma4Vocab, Marker, Segments
 from assistant.protocols.gemma4_grammar import gemma4_grammar
 from assistant.protocols.gemma4_parser import Gemma4StreamParser
 from assistant.protocols.gemma4_parser import parse as _parse
@@ -48,6 +48,7 @@ from assistant.protocols.template import (
     plain_text,
     to_ids,
 )
+from assistant.protocols.tokens import TokenBuilder
 from assistant.toolspec import ToolSpec
 
 __all__ = ["Gemma4Protocol", "parse"]
@@ -104,6 +105,17 @@ class Gemma4Protocol:
     def protected_ids(self) -> frozenset[int]:
         """Ids that untrusted text never becomes."""
         return self._protected
+
+    def ids(self, segments: Segments) -> list[int]:
+        """Ids for markers and texts (texts always plain): for building model
+        output in tests and tools, never a prompt layout (that is the template's)."""
+        builder = TokenBuilder(self.tokenizer, self._protected, (m.value for m in Marker))
+        for segment in segments:
+            if isinstance(segment, Marker):
+                builder.control(self.vocab[segment])
+            else:
+                builder.text(segment)
+        return builder.ids()
 
     # -- reading a generation ---------------------------------------------------
 
