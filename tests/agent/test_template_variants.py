@@ -88,14 +88,14 @@ def test_ask_and_edit_prompts_follow_the_template(
     trace = demo_repo.parent / f"{variant}.jsonl"
     proc = run(
         demo_repo, "ask", "Where is main?", "--json", "--model", model, *FAST,
-        "--max-steps", "2", "--trace", str(trace), *think_flag, timeout=120,
+        "--max-steps", "2", "--trace", str(trace), *think_flag, timeout=400,
     )  # fmt: skip
     assert proc.returncode in (0, 1), proc.stderr
     asked = _texts(vocab, trace)
     trace.unlink()
     proc = run(
         demo_repo, "edit", "Rename run to main", "todo/models.py", "--json", "--model", model,
-        *FAST, "--max-steps", "2", "--trace", str(trace), *think_flag, timeout=120,
+        *FAST, "--max-steps", "2", "--trace", str(trace), *think_flag, timeout=400,
     )  # fmt: skip
     assert proc.returncode in (0, 1), proc.stderr
     edited = _texts(vocab, trace)
