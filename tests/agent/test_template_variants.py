@@ -99,7 +99,8 @@ def test_ask_and_edit_prompts_follow_the_template(
     )  # fmt: skip
     assert proc.returncode in (0, 1), proc.stderr
     edited = _texts(vocab, trace)
-    assert asked and len(edited) >= 2
+    # The random model may finish the edit after its first call; each call is checked.
+    assert asked and edited
     for calls in (asked, edited):
         for text, *_ in calls:
             _check_layout(variant, think, text)
