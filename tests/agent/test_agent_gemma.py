@@ -223,7 +223,11 @@ def test_a_hostile_file_reaches_the_model_as_plain_text(gemma_engine, tmp_path: 
 
     first, second = read_trace(trace_of(gemma_engine))[before : before + 2]
     tok = gemma_engine.tokenizer
-    fed = second["prompt_ids"][len(first["prompt_ids"]) + len(first["generated_ids"]) :]
+    # The response starts at the last `<|tool_response>` (the model's own stop
+    # token; the template re-lays out the turn before it, so no fixed offset).
+    opener = tok.token_id("<|tool_response>")
+    start = max(i for i, t in enumerate(second["prompt_ids"]) if t == opener)
+    fed = second["prompt_ids"][start:]
     # `fed` is the tool response the loop appended: its framing opens and closes
     # with protocol tokens, and everything between must be plain text.
     text = tok.detokenize(fed)
