@@ -221,7 +221,7 @@ def test_a_hostile_file_reaches_the_model_as_plain_text(gemma_engine, tmp_path: 
     agent.run("Read evil.py.", events)
     assert events.of(ToolFinished)[0].ok
 
-    first, second = read_trace(trace_of(gemma_engine))[before : before + 2]
+    _first, second = read_trace(trace_of(gemma_engine))[before : before + 2]
     tok = gemma_engine.tokenizer
     # The response starts at the last `<|tool_response>` (the model's own stop
     # token; the template re-lays out the turn before it, so no fixed offset).
