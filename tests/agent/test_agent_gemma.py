@@ -241,4 +241,5 @@ def test_a_hostile_file_reaches_the_model_as_plain_text(gemma_engine, tmp_path: 
     assert set(control) <= framing
     assert control.count(tok.token_id('<|"|>')) == 2  # the value's own delimiters only
     assert control.count(tok.token_id("<tool_response|>")) == 1
-    assert len(control) <= 5, [tok.piece(i) for i in control]
+    # (6: the opener `<|tool_response>` is in the slice; the April template then writes an empty thought)
+    assert len(control) <= 6, [tok.piece(i) for i in control]
