@@ -68,6 +68,7 @@ class Settings:
     auto_test: bool = False  # chat: run the checks after every turn that changed files
     fix_rounds: int = 2  # times the model is shown a failure and asked to fix it
     check_timeout: int = 300  # seconds per check command
+    chat_template: str | None = None  # a Jinja file used instead of the GGUF's own template
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     # One-line remarks for the user (a capped value, ignored repo settings).
     notes: list[str] = field(default_factory=list, repr=False, compare=False)

@@ -46,7 +46,14 @@ from assistant.llm.engine import (
     SamplingParams,
 )
 from assistant.llm.repetition import RepetitionLimit
-from assistant.protocols.base import GrammarOptions, ToolChoice, ToolChoiceMode, ToolResult
+from assistant.protocols.base import (
+    GrammarOptions,
+    Message,
+    Role,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolResult,
+)
 from assistant.tools.registry import Toolbox
 from assistant.toolspec import EXISTING_PATH_KEY, ToolSpec
 
@@ -367,10 +374,11 @@ class Agent:
         from assistant.agent.session import clip_text
 
         proto = self.protocol
-        prompt = proto.prefix(instruction, [], False)
-        budget = self.session.n_ctx - len(prompt) - max_tokens - 64
+        system = [Message(Role.SYSTEM, instruction)]
+        fixed = len(proto.render_messages([*system, Message(Role.USER, "")], [], False))
+        budget = self.session.n_ctx - fixed - max_tokens - 64
         body, _ = clip_text(self.session.tokenizer, text, max(64, budget))
-        prompt += proto.user_turn(body, False)
+        prompt = proto.render_messages([*system, Message(Role.USER, body)], [], False)
         request = GenerationRequest(
             prompt,
             max_tokens=max_tokens,

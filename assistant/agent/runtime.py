@@ -54,6 +54,7 @@ class ModelOptions:
     max_tokens: int | None = None
     max_steps: int = 12
     think: bool = False
+    chat_template: Path | None = None
 
     def flags(self) -> dict[str, object]:
         """The settings these options override (config layer "flag")."""
@@ -63,6 +64,7 @@ class ModelOptions:
             "threads": self.threads,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            "chat_template": str(self.chat_template) if self.chat_template else None,
         }
         return {key: value for key, value in values.items() if value is not None}
 
@@ -163,7 +165,10 @@ def open_runtime(
     if engine is None:
         engine = load_engine(settings, verbose=opts.verbose, trace=opts.trace, status=status)
     try:
-        protocol = make_protocol(engine.tokenizer, engine.chat_template, engine.metadata)
+        template_path = Path(settings.chat_template) if settings.chat_template else None
+        protocol = make_protocol(
+            engine.tokenizer, engine.chat_template, engine.metadata, template_path=template_path
+        )
         journal = UndoJournal.for_session(root, session_id or new_session_id())
         toolbox = Toolbox(
             root,

@@ -146,7 +146,7 @@ def model_info(
     from rich.table import Table
 
     from assistant.llm.gguf import read_gguf_info
-    from assistant.protocols.detect import protocol_for_template
+    from assistant.protocols.detect import describe_template, protocol_for_template
 
     info = read_gguf_info(path)
     data = {
@@ -158,6 +158,7 @@ def model_info(
         "context_length": info.context_length,
         "chat_template": info.chat_template is not None,
         "protocol": protocol_for_template(info.chat_template),
+        **describe_template(info.chat_template),
         "gguf_version": info.version,
         "tensors": info.tensor_count,
     }

@@ -73,6 +73,15 @@ _MODEL_OPTIONS: dict[str, tuple[Any, Any]] = {
         Annotated[int, typer.Option("--max-steps", help="Most model calls in one task.")],
         12,
     ),
+    "chat_template": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--chat-template", help="Jinja chat template used instead of the GGUF's own."
+            ),
+        ],
+        None,
+    ),
     "think": (
         Annotated[bool, typer.Option("--think", help="Let the model think first (slower).")],
         False,

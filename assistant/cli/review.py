@@ -73,12 +73,18 @@ def reviewer_factory(
             from assistant.agent.runtime import ModelOptions, load_engine, settings_for
 
             opts = ModelOptions(model=str(model) if model else None, ctx=ctx, threads=threads)
+            settings = settings_for(repo_root, opts)
             engine = load_engine(
-                settings_for(repo_root, opts),
+                settings,
                 trace=trace,
                 prefix_cache_dir=cache_dir if (prefix_cache and cache_dir) else prefix_cache,
             )
-            return LlamaReviewer(engine, limits, max_answer_tokens)
+            template = Path(settings.chat_template) if settings.chat_template else None
+            try:
+                return LlamaReviewer(engine, limits, max_answer_tokens, template_path=template)
+            except Exception:
+                engine.close()
+                raise
         except AssistantError as exc:  # config errors too: a review never blocks on them
             raise ModelUnavailable(exc) from exc
         except Exception as exc:  # a chat template that raises, a broken llama.cpp build

@@ -75,15 +75,20 @@ class LlamaReviewer:
         limits: Limits,
         max_answer_tokens: int = 1024,
         sampling: SamplingParams | None = None,
+        template_path: Path | None = None,
     ) -> None:
         from assistant.llm.llama import LlamaEngine
+        from assistant.protocols.detect import make_protocol
 
         assert isinstance(engine, LlamaEngine)
         self.engine = engine
         self.limits = limits
         self._max_answer = max_answer_tokens
         self.sampling = sampling or SamplingParams(temperature=0.0)
-        self.prompter = ChatPrompter(engine.tokenizer, engine.chat_template)
+        protocol = make_protocol(
+            engine.tokenizer, engine.chat_template, engine.metadata, template_path=template_path
+        )
+        self.prompter = ChatPrompter(protocol)
 
     @property
     def n_ctx(self) -> int:

@@ -13,7 +13,9 @@ from assistant.ui.render import outcome_line
 SEGMENTS = [
     Segment(Kind.USER, [], 1, text="What does greet do?"),
     Segment(Kind.MODEL, [], 1, text=""),
-    Segment(Kind.TOOLS, [], 1, results=[ToolResult("read_file", "hello.py\n1| x = ```y```\n")]),
+    Segment(
+        Kind.TOOLS, [], 1, results=[ToolResult.reply("read_file", "hello.py\n1| x = ```y```\n")]
+    ),
     Segment(Kind.MODEL, [], 1, text="It returns a **greeting**."),
     Segment(Kind.USER, [], 2, text="Thanks"),
     Segment(Kind.MODEL, [], 2, text="You're welcome."),

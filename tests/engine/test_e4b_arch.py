@@ -42,7 +42,7 @@ CONTINUATION = 12
 
 @pytest.fixture(scope="module")
 def e4b_path(test_models: dict[str, Path]) -> Path:
-    return test_models["tiny_gemma4_e4b"]
+    return test_models["tiny_gemma4_e4b_arch"]
 
 
 @pytest.fixture(scope="module")
