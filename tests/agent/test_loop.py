@@ -34,7 +34,7 @@ from assistant.events import (
 )
 from assistant.llm.engine import SamplingParams
 from assistant.llm.scripted import ScriptedEngine, ScriptError
-from assistant.protocols import GrammarOptions, ToolChoice, ToolChoiceMode, ToolResult
+from assistant.protocols import GrammarOptions, ToolChoice, ToolChoiceMode
 from tests.agent.conftest import Recorder, build_agent, call, make_repo
 
 GREEDY = SamplingParams(temperature=0.0)
@@ -89,20 +89,25 @@ def test_a_call_runs_and_its_result_goes_back(scripted: ScriptedEngine, repo: Pa
     assert [d.reason for d in events.of(Done)] == [StopReason.TOOL_CALL, StopReason.END_OF_TURN]
     assert scripted.pending == 0 and not agent.session.turn_open
 
-    # The second call's prompt is the first one, the call as generated, and
-    # the tool response the protocol renders: append-only, so the KV cache
-    # holds everything but the stop id, and only the response is evaluated.
+    # The second call's prompt is the template's rendering of the history
+    # (the vocab GGUF's April template re-lays out the model's turn: its empty
+    # thought block is not replayed). The KV cache holds everything up to the
+    # first token that differs from the first prompt plus the generated call,
+    # and only the rest is evaluated.
     first, second = (list(r.prompt) for r in scripted.requests)
     generated = tok.tokenize(call("read_file", path="hello.py"), special=True)
-    response = agent.protocol.tool_results(
-        [ToolResult.reply("read_file", READ_RESULT)], last_token=generated[-1], think=False
+    cached = first + generated[:-1]  # the stop id is generated, never evaluated
+    same = next(
+        (i for i, (a, b) in enumerate(zip(cached, second, strict=False)) if a != b), len(cached)
     )
-    assert second == first + generated + response
+    assert second[: agent.session.prefix_len] == first[: agent.session.prefix_len]
+    assert same >= agent.session.prefix_len
+    assert READ_RESULT in tok.detokenize(second[same:])
     one, two = (e.stats for e in events.of(StepStats))
     assert (one.reused_tokens, one.evaluated_tokens) == (0, len(first))
-    assert two.reused_tokens == len(first) + len(generated) - 1
-    assert two.evaluated_tokens == len(response) + 1
-    assert events.of(Progress)[2].new_tokens == len(response) + 1
+    assert two.reused_tokens == same
+    assert two.evaluated_tokens == len(second) - same
+    assert events.of(Progress)[2].new_tokens == len(second) - same
 
     # The forced first step is constrained from its first token to a
     # read_file call on an existing path; the free second step only once the
@@ -191,13 +196,10 @@ def test_tool_error_goes_back_to_the_model(scripted: ScriptedEngine, repo: Path)
         "I could not edit it.",
     )
     assert events.of(Notice) == []
-    second = list(scripted.requests[1].prompt)
-    response = agent.protocol.tool_results(
-        [ToolResult.reply("edit_file", failed.text, is_error=True)],
-        last_token=scripted.tokenizer.token_id("<|tool_response>"),
-        think=False,
-    )
-    assert second[-len(response) :] == response
+    second = scripted.tokenizer.detokenize(list(scripted.requests[1].prompt))
+    # The error goes back to the model as the tool's response, last in the prompt.
+    reply = second.rsplit("<|tool_response>", 1)[1]
+    assert reply.startswith("response:edit_file{") and failed.text in reply
     assert (repo / "hello.py").read_text() == FILE_TEXT
 
 
@@ -233,11 +235,15 @@ def test_cancel_during_generation_keeps_the_session(scripted: ScriptedEngine, re
     assert result.stats.generated_tokens == 3 and result.stats.stop_reason is StopReason.CANCELLED
     assert [e.text for e in events if isinstance(e, Notice)] == ["stopped"]
     assert not agent.session.turn_open
-    # The next turn starts clean and extends the cancelled one.
+    # The next turn starts clean, after the cancelled one: the stable prefix is
+    # re-used and the partial answer stays in the history, as the template lays it out.
     again = agent.run("again", Recorder())
     assert (again.outcome, again.answer) == (Outcome.DONE, "Fine.")
     first, second = (list(r.prompt) for r in scripted.requests)
-    assert second[: len(first) + 3] == first + scripted.cached_tokens[len(first) : len(first) + 3]
+    prefix = agent.session.prefix_len
+    assert second[:prefix] == first[:prefix]
+    history = scripted.tokenizer.detokenize(second[prefix:])
+    assert history.index("say a lot") < history.index("one two three") < history.index("again")
 
 
 class InterruptingApprover:
