@@ -19,7 +19,7 @@ from assistant.errors import NetworkBlockedError
 
 _open = 0  # > 0 while `model pull` runs (its downloader uses worker threads)
 _lock = threading.Lock()
-_allowed_hosts: set[str] = set()
+_allowed_endpoints: set[tuple[str, int]] = set()  # (address, port) of the user's --endpoint
 _installed = False
 
 
@@ -33,13 +33,17 @@ def _is_loopback(host: str) -> bool:
 
 
 def allow_endpoint(url: str) -> None:
-    """Allow connections to the host of the user's `--endpoint`."""
-    host = urlparse(url).hostname
-    if host:
-        _allowed_hosts.add(host)
-        with contextlib.suppress(OSError):
-            for info in socket.getaddrinfo(host, None):
-                _allowed_hosts.add(str(info[4][0]))
+    """Allow connections to exactly the host and port of the user's `--endpoint`
+    (the host's resolved addresses, since the guard sees addresses)."""
+    parts = urlparse(url)
+    host = parts.hostname
+    if not host:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    _allowed_endpoints.add((host, port))
+    with contextlib.suppress(OSError):
+        for info in socket.getaddrinfo(host, port):
+            _allowed_endpoints.add((str(info[4][0]), port))
 
 
 @contextlib.contextmanager
@@ -63,7 +67,8 @@ def _audit(event: str, args: tuple[object, ...]) -> None:
     if family == socket.AF_UNIX or not isinstance(address, tuple):
         return
     host = str(address[0])
-    if _is_loopback(host) or host in _allowed_hosts:
+    port = address[1] if len(address) > 1 and isinstance(address[1], int) else -1
+    if _is_loopback(host) or (host, port) in _allowed_endpoints:
         return
     raise NetworkBlockedError(
         f"blocked a network connection to {host}: assistant never sends your code anywhere "

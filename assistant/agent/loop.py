@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 from assistant.agent.session import ContextFull, Session
+from assistant.errors import GenerationFailed
 from assistant.events import (
     Done,
     Emit,
@@ -188,6 +189,9 @@ class Agent:
             if done.reason is StopReason.CANCELLED:
                 outcome = Outcome.CANCELLED
                 break
+            if done.reason is StopReason.ERROR:
+                outcome = Outcome.FAILED
+                break
             if done.reason is not StopReason.TOOL_CALL or not calls:
                 if done.reason is StopReason.MAX_TOKENS:
                     emit(Notice("the answer was cut at the token limit", warning=True))
@@ -296,11 +300,15 @@ class Agent:
         parser = self.protocol.new_parser(session.tools)
         events: list[Event] = []
         ids: list[int] = []
-        for token in self.engine.generate(request, self.cancel):
-            ids.append(token.id)
-            for event in parser.feed(token):
-                events.append(event)
-                emit(event)
+        failure: GenerationFailed | None = None
+        try:
+            for token in self.engine.generate(request, self.cancel):
+                ids.append(token.id)
+                for event in parser.feed(token):
+                    events.append(event)
+                    emit(event)
+        except GenerationFailed as exc:
+            failure = exc
         stats = self.engine.last_stats
         reason = {
             "cancelled": StopReason.CANCELLED,
@@ -308,6 +316,9 @@ class Agent:
         }.get(stats.stop_reason)
         if self.cancel.cancelled:
             reason = StopReason.CANCELLED
+        if failure is not None:
+            emit(Notice(f"the answer broke off: {failure.message}", warning=True))
+            reason = StopReason.ERROR
         for event in parser.finish(reason):
             events.append(event)
             emit(event)

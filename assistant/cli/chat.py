@@ -271,8 +271,7 @@ class ChatApp:
     def cmd_model(self, args: list[str]) -> None:
         engine = self.runtime.engine
         self.renderer.info(
-            f"model {engine.path} · context {engine.n_ctx:,} tokens · "
-            f"protocol {self.runtime.session.protocol.name} · {engine.config.n_threads} threads"
+            f"model {engine.description} · protocol {self.runtime.session.protocol.name}"
         )
         if args:
             self.renderer.warn(
