@@ -12,13 +12,14 @@ import textwrap
 PROBE = textwrap.dedent(
     """
     import socket, sys
-    from assistant import cli
+    from assistant import netguard
+    from assistant.cli import app as cli
 
     def safety(event, args):
         if event == "socket.connect" and not str(args[1][0]).startswith("127."):
             raise SystemExit("GUARD FAILED: connect reached the second hook")
 
-    cli.netguard.install()
+    netguard.install()
     sys.addaudithook(safety)
 
     @cli.app.command("probe")
@@ -64,8 +65,38 @@ print("ok")
     assert out.stdout.strip() == "ok", out.stderr
 
 
-def test_endpoint_host_is_allowed() -> None:
+PULL_PROBE = textwrap.dedent(
+    """
+    import socket, sys
     from assistant import netguard
+    from assistant.errors import NetworkBlockedError
 
-    netguard.allow_endpoint("http://127.0.0.2:8080/v1")
-    assert "127.0.0.2" in netguard._allowed_hosts
+    def safety(event, args):
+        # Behind the guard: whatever gets past it stops here, before a packet.
+        if event == "socket.connect" and not str(args[1][0]).startswith("127."):
+            raise ConnectionAbortedError("reached the second hook")
+
+    netguard.install()
+    sys.addaudithook(safety)
+
+    def attempt():
+        try:
+            socket.create_connection(("192.0.2.1", 9), timeout=1)
+        except NetworkBlockedError:
+            return "blocked"
+        except ConnectionAbortedError:
+            return "passed"
+
+    before = attempt()
+    with netguard.allow_network():
+        during = attempt()
+    print(before, during, attempt())
+    """
+)
+
+
+def test_model_pull_lifts_the_guard_only_while_it_runs() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PULL_PROBE], capture_output=True, text=True, check=False
+    )
+    assert out.stdout.split() == ["blocked", "passed", "blocked"], out.stderr

@@ -34,6 +34,7 @@ class ApprovalRequest:
     path: str | None = None
     diff: str = ""  # unified diff of the change (edits and writes)
     command: str | None = None  # the command line (run_command)
+    protected: bool = False  # the file configures the assistant: always asked, never --yes
 
 
 class Approver(Protocol):
@@ -72,17 +73,26 @@ class ConsoleApprover:
         self.stderr = stderr or sys.stderr
 
     def approve(self, request: ApprovalRequest) -> ApprovalDecision:
+        from assistant.tools.sandbox import show_controls
         from rich.console import Console
         from rich.syntax import Syntax
 
         console = Console(file=self.stderr, highlight=False)
-        console.print(f"[bold]{request.summary}[/bold]", markup=True)
+        console.print(show_controls(request.summary), style="bold", markup=False)
+        if request.protected:
+            console.print(
+                "this file configures the assistant itself; approve only this change "
+                "('always' counts as yes for this one)",
+                style="bold yellow",
+                markup=False,
+            )
         if request.diff:
+            # The diff already shows control characters visibly (see unified_diff).
             console.print(
                 Syntax(request.diff, "diff", theme="ansi_dark", background_color="default")
             )
         if request.command is not None:
-            console.print(f"$ {request.command}", markup=False)
+            console.print(f"$ {show_controls(request.command)}", markup=False)
         while True:
             console.print("Apply? [y]es / [n]o / [a]lways / [q]uit: ", end="", markup=False)
             self.stderr.flush()

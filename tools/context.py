@@ -3,19 +3,31 @@ read, the approval policy, the undo journal, and (in a dry run) the changes that
 would have been made.
 
 Every change goes through `ToolContext.commit_change`, the one place that asks for
-approval, re-checks the file on disk, journals the old bytes and writes atomically."""
+approval, re-checks the file on disk, journals the old bytes and writes atomically.
+The re-check, the journal entry and the write happen together under a lock on the
+file's directory, reached through the sandbox's symlink-free walk, so neither a
+racing process nor a directory swapped during the approval prompt can make an edit
+land elsewhere or overwrite a change it never saw."""
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import fcntl
 import json
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.tools.approval import ApprovalDecision, ApprovalPolicy, ApprovalRequest, Approver
+from assistant.tools.approval import (
+    ApprovalDecision,
+    ApprovalPolicy,
+    ApprovalRequest,
+    Approver,
+    FixedApprover,
+)
 from assistant.tools.journal import UndoJournal, sha256
 from assistant.tools.result import ToolError, ToolResult
 from assistant.tools.sandbox import (
@@ -24,6 +36,8 @@ from assistant.tools.sandbox import (
     TextFormat,
     atomic_write,
     decode_text,
+    is_protected,
+    show_controls,
 )
 
 
@@ -36,7 +50,11 @@ class LoadedText:
 
 
 def unified_diff(rel: str, before: str, after: str, *, created: bool = False) -> str:
-    """A unified diff of two texts, labelled git-style; '' when they are equal."""
+    """A unified diff of two texts, labelled git-style; '' when they are equal.
+
+    It is for people (the approval prompt, the printed diff), so control characters
+    are made visible: an escape sequence in the model's text cannot hide a line from
+    the person approving it. The file itself gets the exact bytes."""
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),
@@ -49,7 +67,7 @@ def unified_diff(rel: str, before: str, after: str, *, created: bool = False) ->
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
         out.append(line)
-    return "".join(out)
+    return show_controls("".join(out))
 
 
 def _decode_for_diff(data: bytes | None) -> str:
@@ -75,8 +93,10 @@ class ToolContext:
         allow_commands: bool = False,
         command_timeout: float = 60.0,
         state_path: Path | None = None,
+        allow_protected: bool = False,
     ) -> None:
         self.sandbox = sandbox
+        self.allow_protected = allow_protected
         self.journal = journal
         self.policy = policy
         self.approver = approver
@@ -90,8 +110,7 @@ class ToolContext:
         # dry run: rel -> bytes after the pending changes / before the first one
         self.overlay: dict[str, bytes] = {}
         self.originals: dict[str, bytes | None] = {}
-        self._persisted: dict[str, str] = {}  # the part of `reads` saved to state_path
-        self._load_state()
+        self.reads.update(self._load_state())
 
     @property
     def root(self) -> Path:
@@ -99,37 +118,55 @@ class ToolContext:
 
     # ------------------------------------------------------------ read state
 
-    def _load_state(self) -> None:
+    def _load_state(self) -> dict[str, str]:
         if self.state_path is None:
-            return
+            return {}
         try:
             data = json.loads(self.state_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
+        except (OSError, ValueError, RecursionError):
+            return {}
         reads = data.get("reads") if isinstance(data, dict) else None
-        if isinstance(reads, dict):
-            self.reads = {str(k): str(v) for k, v in reads.items()}
-            self._persisted = dict(self.reads)
+        if not isinstance(reads, dict):
+            return {}
+        return {str(k): str(v) for k, v in reads.items()}
 
-    def _save_state(self) -> None:
+    @contextlib.contextmanager
+    def _state_lock(self) -> Iterator[None]:
+        """Concurrent `assistant tool` calls share one state file: update it under a
+        lock, re-reading it first, so that no call drops another one's reads."""
+        assert self.state_path is not None
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(
+            self.state_path.with_name(self.state_path.name + ".lock"),
+            os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+            0o600,
+        )
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _persist(self, rel: str, digest: str | None) -> None:
         if self.state_path is None:
             return
-        reads = self._persisted
-        with contextlib.suppress(OSError):
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError), self._state_lock():
+            reads = self._load_state()
+            if digest is None:
+                reads.pop(rel, None)
+            else:
+                reads[rel] = digest
             atomic_write(self.state_path, json.dumps({"reads": reads}).encode("utf-8"), 0o600)
 
     def mark_read(self, rel: str, data: bytes, *, persist: bool = True) -> None:
         """Remember what the model saw; dry-run results are not real, so not persisted."""
         self.reads[rel] = sha256(data)
         if persist:
-            self._persisted[rel] = self.reads[rel]
-            self._save_state()
+            self._persist(rel, self.reads[rel])
 
     def forget(self, rel: str) -> None:
-        self.reads.pop(rel, None)
-        if self._persisted.pop(rel, None) is not None:
-            self._save_state()
+        if self.reads.pop(rel, None) is not None:
+            self._persist(rel, None)
 
     def require_fresh(self, rel: str, data: bytes, action: str) -> None:
         """Refuse to change a file the model has not read, or that changed since."""
@@ -158,13 +195,6 @@ class ToolContext:
         """The file as the model should see it (dry-run changes included), None if absent."""
         if resolved.rel in self.overlay:
             return self.overlay[resolved.rel]
-        try:
-            st = os.stat(resolved.abs)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise ToolError(f"cannot access {resolved.rel}: {exc.strerror}", resolved.rel) from None
-        self.sandbox.check_regular(resolved, st)
         try:
             return self.sandbox.read_bytes(resolved)
         except ToolError as exc:
@@ -200,6 +230,23 @@ class ToolContext:
                 "to the user instead",
                 request.path,
             )
+        if request.protected:
+            # A standing "yes" (auto-edit, --yes) does not cover these: a person must
+            # see and approve this very change.
+            blanket = self.approver is None or (
+                isinstance(self.approver, FixedApprover) and not self.allow_protected
+            )
+            if blanket:
+                raise ToolError(
+                    f"{request.path} controls the assistant itself (its configuration, "
+                    "instructions, ignore list or commit hooks), so a change to it needs "
+                    "the user's approval of that very change; auto-edit and --yes do not "
+                    "cover it. Nothing was changed: tell the user what you would change. "
+                    "(The user can approve it in chat when asked, or run `assistant tool` "
+                    "with --ask, or with --yes --allow-protected.)",
+                    request.path,
+                )
+            always_ask = True
         if self.policy is ApprovalPolicy.AUTO_EDIT and not always_ask:
             return
         if self.approver is None:
@@ -241,78 +288,78 @@ class ToolContext:
         diff = unified_diff(
             rel, _decode_for_diff(before), _decode_for_diff(after), created=before is None
         )
-        request = ApprovalRequest(tool=tool, summary=summary, path=rel, diff=diff)
+        protected = is_protected(rel)
+        if protected:
+            summary += " [changes the assistant's own configuration]"
+        request = ApprovalRequest(
+            tool=tool, summary=summary, path=rel, diff=diff, protected=protected
+        )
+        if before is not None and rel not in self.overlay:
+            with contextlib.suppress(OSError):
+                self._check_writable(rel, os.stat(resolved.abs))
         if self.dry_run:
             if self.policy is ApprovalPolicy.READ_ONLY:
                 self.approve(request)
             self.originals.setdefault(rel, before)
             self.overlay[rel] = after
             self.mark_read(rel, after, persist=False)
-            return ToolResult(
-                True, model_text + "\n(dry run: nothing was written)", diff=diff, path=rel
-            )
+            note = "\n(dry run: nothing was written)"
+            if protected:
+                note += (
+                    f"\n(note: {rel} configures the assistant itself; applying it needs the "
+                    "user's approval of this change, or --yes --allow-protected)"
+                )
+            return ToolResult(True, model_text + note, diff=diff, path=rel)
         self.approve(request)
-        # The user may have taken a while to answer: the file must still be what we diffed.
-        on_disk = self.current_bytes(resolved)
-        if on_disk != before:
-            raise ToolError(
-                f"{rel} changed on disk while the change was being prepared; call read_file "
-                "again and redo it",
-                rel,
-            )
-        mode: int | None = None
-        if before is not None:
-            with contextlib.suppress(OSError):
-                mode = stat.S_IMODE(os.stat(resolved.abs).st_mode)
-        created = self._make_parents(resolved)
-        try:
-            entry = self.journal.record(tool, rel, before, after, mode, created)
-        except OSError as exc:
-            self._remove_dirs(created)
-            raise ToolError(
-                f"could not record the change for undo ({exc.strerror}); nothing was changed",
-                rel,
-            ) from None
-        try:
-            atomic_write(resolved.abs, after, mode)
-        except OSError as exc:
-            self.journal.discard(entry)
-            self._remove_dirs(created)
-            raise ToolError(
-                f"could not write {rel} ({exc.strerror}); the file is unchanged", rel
-            ) from None
+        # The user may have taken a while to answer, and another process may be editing
+        # too: walk to the file again (no symlinks), lock its directory, and write only
+        # if it still holds exactly what was diffed.
+        with self.sandbox.open_place(resolved, create_parents=before is None) as place:
+            try:
+                on_disk = place.read()
+                if on_disk != before:
+                    raise ToolError(
+                        f"{rel} changed on disk while the change was being prepared; call "
+                        "read_file again and redo it",
+                        rel,
+                    )
+                st = place.stat()
+                mode: int | None = None
+                if before is not None and st is not None:
+                    self._check_writable(rel, st)
+                    mode = stat.S_IMODE(st.st_mode)
+                try:
+                    entry = self.journal.record(tool, rel, before, after, mode, place.created)
+                except OSError as exc:
+                    raise ToolError(
+                        f"could not record the change for undo ({exc.strerror}); nothing "
+                        "was changed",
+                        rel,
+                    ) from None
+                try:
+                    place.write(after, mode)
+                except OSError as exc:
+                    self.journal.discard(entry)
+                    raise ToolError(
+                        f"could not write {rel} ({exc.strerror}); the file is unchanged", rel
+                    ) from None
+            except BaseException:
+                for rel_dir in reversed(place.created):
+                    self.sandbox.remove_dir(rel_dir)
+                raise
         self.mark_read(rel, after)
         return ToolResult(True, model_text, diff=diff, path=rel)
 
-    def _make_parents(self, resolved: Resolved) -> list[str]:
-        """Create missing parent directories; return them (repo-relative, outermost first)."""
-        missing: list[Path] = []
-        parent = resolved.abs.parent
-        while not parent.exists() and parent != self.root:
-            missing.append(parent)
-            parent = parent.parent
-        missing.reverse()
-        for directory in missing:
-            try:
-                directory.mkdir()
-            except FileExistsError:
-                if not directory.is_dir():
-                    raise ToolError(
-                        f"cannot create {resolved.rel}: "
-                        f"{directory.relative_to(self.root).as_posix()} is a file",
-                        resolved.rel,
-                    ) from None
-            except OSError as exc:
-                raise ToolError(
-                    f"cannot create the directory for {resolved.rel} ({exc.strerror})",
-                    resolved.rel,
-                ) from None
-        return [d.relative_to(self.root).as_posix() for d in missing]
-
-    def _remove_dirs(self, created: list[str]) -> None:
-        for rel_dir in reversed(created):
-            with contextlib.suppress(OSError):
-                (self.root / rel_dir).rmdir()
+    @staticmethod
+    def _check_writable(rel: str, st: os.stat_result) -> None:
+        """A file without the owner's write bit was made read-only on purpose."""
+        if not st.st_mode & stat.S_IWUSR:
+            raise ToolError(
+                f"{rel} is read-only (mode {stat.S_IMODE(st.st_mode):04o}); nothing was "
+                "changed. If it should change, the user can make it writable "
+                f"(chmod u+w {rel}) first",
+                rel,
+            )
 
     def pending_diff(self) -> str:
         """Dry run: the combined diff of every change that would have been made."""

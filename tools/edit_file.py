@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from assistant.tools.context import ToolContext
-from assistant.tools.matching import apply_spans, closest_lines, find_matches, line_of
+from assistant.tools.matching import apply_spans, closest_lines, find_matches, line_of, lines_of
 from assistant.tools.read_file import number_lines, split_lines
 from assistant.tools.result import ToolError, ToolResult
 from assistant.tools.sandbox import MAX_TEXT_CHARS, encode_text, normalize_input
@@ -59,7 +59,7 @@ def edit_file(
     outcome = find_matches(text, old, new)
     if not outcome.spans:
         raise ToolError(_no_match_message(rel, text, old), rel)
-    starts = [line_of(text, span.start) for span in outcome.spans]
+    starts = lines_of(text, [span.start for span in outcome.spans])
     if len(outcome.spans) > 1 and not replace_all:
         where = ", ".join(str(n) for n in starts[:10]) + (", …" if len(starts) > 10 else "")
         raise ToolError(

@@ -5,17 +5,18 @@ without external diff or textconv drivers (which would run configured commands).
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 from assistant.tools.context import ToolContext
 from assistant.tools.result import ToolError, ToolResult
 
+from assistant.repo.git import git_env
+
 MAX_CHARS = 30_000
 
 
 def _git(ctx: ToolContext, *args: str) -> str:
-    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    env = dict(git_env(), GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
     try:
         proc = subprocess.run(
             ["git", "--no-optional-locks", "-c", "core.quotepath=off", *args],

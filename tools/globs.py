@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from assistant.tools.result import ToolError
+
 from assistant.repo.files import glob_to_regex
 
 _MAGIC = re.compile(r"[*?\[]")
@@ -26,7 +28,13 @@ def compile_glob(glob: str) -> Callable[[str], bool]:
             or path.startswith(exact + "/")
             or ("/" not in exact and path.rsplit("/", 1)[-1] == exact)
         )
-    regex = re.compile(glob_to_regex(glob) + r"\Z", re.S)
+    try:
+        regex = re.compile(glob_to_regex(glob) + r"\Z", re.S)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ToolError(
+            f"invalid glob {glob!r} ({exc}); use *, ** and ? wildcards, and write a "
+            "character class low to high, like [a-z]"
+        ) from None
     if "/" in glob:
         return lambda path: regex.match(path) is not None
     return lambda path: regex.match(path.rsplit("/", 1)[-1]) is not None

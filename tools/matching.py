@@ -238,6 +238,18 @@ def line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+def lines_of(text: str, offsets: list[int]) -> list[int]:
+    """1-based line numbers of ascending offsets, in one pass over `text` (calling
+    `line_of` for each of 80,000 matches would be quadratic)."""
+    out: list[int] = []
+    line, pos = 1, 0
+    for offset in offsets:
+        line += text.count("\n", pos, offset)
+        pos = offset
+        out.append(line)
+    return out
+
+
 def closest_lines(text: str, old: str, context: int = 0) -> tuple[int, list[str]] | None:
     """The region of `text` most like `old` (first line number, lines), for a hint."""
     file_lines = text.split("\n")

@@ -106,6 +106,7 @@ class Toolbox:
         allow_git_dir: bool = False,
         command_timeout: float = 60.0,
         state_path: Path | None = None,
+        allow_protected: bool = False,
     ) -> None:
         sandbox = Sandbox(root, allow_secrets=allow_secrets, allow_git_dir=allow_git_dir)
         self.context = ToolContext(
@@ -117,6 +118,7 @@ class Toolbox:
             allow_commands=allow_commands,
             command_timeout=command_timeout,
             state_path=state_path,
+            allow_protected=allow_protected,
         )
 
     # ------------------------------------------------------------ state

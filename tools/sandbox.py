@@ -1,29 +1,41 @@
 """Where the tools may touch the disk, and how they touch it.
 
 Every path the model names goes through `Sandbox.resolve`: symlinks are resolved and
-the result must stay inside the repository root; `.git/` and secret files are refused
-unless the user allowed them. File text is decoded with enough bookkeeping
-(`TextFormat`) to write it back with the same encoding, BOM and line endings, and
-every write is atomic (temp file in the same directory, fsync, rename), so a crash or
-a kill leaves either the old file or the new one, never half of either."""
+the result must stay inside the repository root; `.git/`, any other git directory
+inside the work tree, and secret files are refused unless the user allowed them; the
+policy is applied to the name the model gave *and* to the resolved target.
+
+Resolving is only the check. The actual reads and writes walk the resolved path again,
+one component at a time, from a directory fd opened once for the root, with
+`O_NOFOLLOW` (`Sandbox.open_place`): a directory swapped for a symlink after the check
+(during an approval prompt, or by a racing process) makes the operation fail instead
+of landing outside the repository. Writes take an `flock` on the file's directory
+around read-compare-write, so two processes cannot both edit the same file from the
+same old text, and go through `assistant.fsutil.atomic_write_at` inside that
+directory fd (temp file, fsync, rename), so a crash leaves the old file or the new
+one, never half of either. File text is decoded with enough bookkeeping
+(`TextFormat`) to write it back with the same encoding, BOM and line endings."""
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
+import fcntl
 import fnmatch
 import os
 import re
 import stat
-import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from assistant.tools.result import ToolError
 
+from assistant.fsutil import TEMP_SUFFIX, atomic_write, atomic_write_at, looks_binary
+
 MAX_FILE_BYTES = 2_000_000  # larger files are refused for reading and editing
 MAX_TEXT_CHARS = 1_000_000  # largest content/new_text a model may send
-TEMP_SUFFIX = ".assistant-tmp"
 
 # Names that usually hold credentials; refused unless the user allows secrets.
 SECRET_PATTERNS: tuple[str, ...] = (
@@ -49,6 +61,52 @@ SECRET_PATTERNS: tuple[str, ...] = (
 SECRET_EXCEPTIONS: tuple[str, ...] = (".env.example", ".env.sample", ".env.template", ".env.dist")
 
 _WINDOWS_ABS = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux; longer paths are refused before any syscall
+MAX_PATH_PARTS = 256
+
+# Files that change the assistant's own powers (what it reads as instructions, what
+# it ignores, what runs at commit time): a change to one needs the user's explicit
+# approval of that very change, even under auto-edit, and is refused under --yes.
+PROTECTED_NAMES: frozenset[str] = frozenset(
+    {".assistant.toml", ".assistantignore", "agents.md", ".pre-commit-config.yaml"}
+)
+PROTECTED_DIRS: frozenset[str] = frozenset({".assistant"})
+
+# C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide
+# text on screen (bidi overrides and isolates, zero-width marks).
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+_NAME_CONTROL = re.compile(_CONTROL.pattern[:-1] + "\\t\\n]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␛ for ESC, ␍ for CR, ...
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return f"<U+{code:04X}>"
+
+
+def show_controls(text: str) -> str:
+    """`text` with control and invisible formatting characters made visible (tabs and
+    newlines kept), so a diff cannot hide or rewrite lines on the approver's screen."""
+    return _CONTROL.sub(_visible, text)
+
+
+def has_control_chars(name: str) -> bool:
+    """True when a file name holds a newline, tab or any other control character."""
+    return _NAME_CONTROL.search(name) is not None
+
+
+def is_protected(rel: str) -> bool:
+    """True for the files that configure or instruct the assistant itself."""
+    parts = [part.lower() for part in PurePosixPath(rel).parts]
+    if not parts:
+        return False
+    return parts[-1] in PROTECTED_NAMES or any(part in PROTECTED_DIRS for part in parts[:-1])
 
 
 def is_secret_name(name: str) -> bool:
@@ -103,7 +161,7 @@ def decode_text(data: bytes, rel: str) -> tuple[str, TextFormat]:
             bom, encoding = candidate, name
             break
     body = data[len(bom) :]
-    if not bom and b"\0" in body[:8192]:
+    if not bom and looks_binary(body):
         raise ToolError(f"{rel} is a binary file; only text files can be read or edited", rel)
     try:
         text = body.decode(encoding)
@@ -149,47 +207,47 @@ def encode_text(text: str, fmt: TextFormat, rel: str) -> bytes:
         ) from None
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-def atomic_write(target: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace `target` with `data` so that readers only ever see old or new bytes.
+def _changed(rel: str) -> ToolError:
+    return ToolError(
+        f"{rel}: a directory on its path was replaced (by a symlink or a file) while the "
+        "tool was using it; nothing was changed. List the files again and retry",
+        rel,
+    )
 
-    The temp file lives in the same directory (rename is atomic only within one file
-    system); it is fsynced before the rename and the directory after it. `mode` defaults
-    to the existing file's permission bits, or the umask default for a new file. On any
-    error the temp file is removed and the original is untouched."""
-    directory = target.parent
-    if mode is None:
+
+@dataclass
+class Place:
+    """A file's directory, opened component by component without following symlinks,
+    and locked (`flock`) for as long as the `with` block runs."""
+
+    sandbox: Sandbox
+    resolved: Resolved
+    dir_fd: int
+    name: str
+    created: list[str] = field(default_factory=list)  # new parent dirs, outermost first
+
+    def stat(self) -> os.stat_result | None:
         try:
-            mode = stat.S_IMODE(os.stat(target).st_mode)
+            return os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
         except FileNotFoundError:
-            mode = 0o666 & ~_current_umask()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+            return None
+
+    def read(self) -> bytes | None:
+        """The file's bytes now, None if it does not exist."""
+        try:
+            return self.sandbox._read_at(self.dir_fd, self.name, self.resolved)
+        except FileNotFoundError:
+            return None
+
+    def write(self, data: bytes, mode: int | None) -> None:
+        atomic_write_at(self.dir_fd, self.name, data, mode)
+
+    def unlink(self) -> None:
+        os.unlink(self.name, dir_fd=self.dir_fd)
 
 
 class Sandbox:
@@ -199,6 +257,68 @@ class Sandbox:
         self.root = Path(os.path.realpath(root))
         self.allow_secrets = allow_secrets
         self.allow_git_dir = allow_git_dir
+        self._root_fd: int | None = None
+        self._git_dirs: tuple[str, ...] | None = None  # repo-relative git dirs in the tree
+        self._is_git_dir: dict[str, bool] = {}
+
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._root_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._root_fd)
+            self._root_fd = None
+
+    @property
+    def root_fd(self) -> int:
+        """The repository root, opened once: every later walk starts here, so even a
+        root renamed or replaced meanwhile cannot redirect a write."""
+        if self._root_fd is None:
+            try:
+                self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError as exc:
+                raise ToolError(f"cannot open the repository root ({exc.strerror})") from None
+        return self._root_fd
+
+    # ------------------------------------------------------------ git dirs
+
+    def git_dirs(self) -> tuple[str, ...]:
+        """Repo-relative paths of the git directories inside the work tree: what
+        `git rev-parse --git-dir/--git-common-dir` name (e.g. a separate git dir made
+        with `git init --separate-git-dir=$PWD/gitdata`), and where a `.git` file
+        points. `.git/` itself is covered by name."""
+        if self._git_dirs is None:
+            from assistant.repo.git import git_dirs
+
+            found: set[str] = set()
+            for path in git_dirs(self.root):
+                real = os.path.realpath(path)
+                if self._inside(real) and real != str(self.root):
+                    found.add(Path(os.path.relpath(real, self.root)).as_posix())
+            self._git_dirs = tuple(sorted(found))
+        return self._git_dirs
+
+    def _looks_like_git_dir(self, rel_dir: str) -> bool:
+        """A directory holding HEAD plus objects/ (a repository) or commondir (a
+        worktree's admin dir): any nested or separate git dir, whoever points at it."""
+        cached = self._is_git_dir.get(rel_dir)
+        if cached is None:
+            base = self.root / rel_dir
+            cached = (base / "HEAD").is_file() and (
+                (base / "objects").is_dir() or (base / "commondir").is_file()
+            )
+            self._is_git_dir[rel_dir] = cached
+        return cached
+
+    def in_git_dir(self, rel: str) -> bool:
+        parts = PurePosixPath(rel).parts
+        if any(part.lower() == ".git" for part in parts):
+            return True
+        for git_dir in self.git_dirs():
+            if rel == git_dir or rel.startswith(git_dir + "/"):
+                return True
+        return any(self._looks_like_git_dir("/".join(parts[:i])) for i in range(1, len(parts)))
 
     # ------------------------------------------------------------ paths
 
@@ -209,6 +329,11 @@ class Sandbox:
             raise ToolError("path contains a NUL byte; give a plain relative path like src/app.py")
         if not path.strip():
             raise ToolError("path is empty; give a path relative to the repository root")
+        if len(path) > MAX_PATH_CHARS or path.count("/") + path.count("\\") >= MAX_PATH_PARTS:
+            raise ToolError(
+                f"path is too long ({len(path)} characters, {path.count('/') + 1} parts; "
+                f"the limit is {MAX_PATH_CHARS} characters and {MAX_PATH_PARTS} parts)"
+            )
         if path.startswith("~"):
             raise ToolError(
                 f"'{path}' points at a home directory; only files inside the repository "
@@ -229,10 +354,11 @@ class Sandbox:
         root = str(self.root)
         return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
-    def _check_policy(self, parts: tuple[str, ...], shown: str) -> None:
-        if not self.allow_git_dir and any(part.lower() == ".git" for part in parts):
+    def _check_policy(self, rel: str, shown: str) -> None:
+        parts = PurePosixPath(rel).parts
+        if not self.allow_git_dir and self.in_git_dir(rel):
             raise ToolError(
-                f"'{shown}' is inside .git/, which the tools never touch; "
+                f"'{shown}' is inside a git directory, which the tools never touch; "
                 "use git_status or git_diff to see repository state"
             )
         if parts and not self.allow_secrets and is_secret_name(parts[-1]):
@@ -242,10 +368,20 @@ class Sandbox:
             )
 
     def resolve(self, path: object) -> Resolved:
-        """Resolve a model-supplied path, or refuse with a reason. Existence not checked."""
+        """Resolve a model-supplied path, or refuse with a reason. Existence not checked.
+
+        The policy is checked on the name as given and again on the resolved target,
+        so `innocent.txt -> .env` is as secret as `.env`."""
         text = self._check_syntax(path)
-        self._check_policy(PurePosixPath(text.replace("\\", "/")).parts, text)
-        real = os.path.realpath(os.path.join(self.root, text))
+        given = PurePosixPath(text.replace("\\", "/"))
+        if not self.allow_git_dir and any(part.lower() == ".git" for part in given.parts):
+            self._check_policy(".git", text)
+        if given.parts and not self.allow_secrets and is_secret_name(given.parts[-1]):
+            self._check_policy(given.parts[-1], text)
+        try:
+            real = os.path.realpath(os.path.join(self.root, text))
+        except (OSError, ValueError) as exc:
+            raise ToolError(f"cannot resolve '{text[:200]}': {exc}") from None
         if not self._inside(real):
             raise ToolError(
                 f"'{text}' is outside the repository (after resolving '..' and symlinks); "
@@ -254,7 +390,7 @@ class Sandbox:
         if real == str(self.root):
             raise ToolError(f"'{text}' is the repository root, not a file; use list_files")
         rel = Path(os.path.relpath(real, self.root)).as_posix()
-        self._check_policy(PurePosixPath(rel).parts, text if rel == text else f"{text}' -> '{rel}")
+        self._check_policy(rel, text if rel == text else f"{text}' -> '{rel}")
         return Resolved(rel=rel, abs=Path(real))
 
     def resolve_existing(self, path: object, candidates: list[str] | None = None) -> Resolved:
@@ -290,6 +426,15 @@ class Sandbox:
             )
         if not stat.S_ISREG(st.st_mode):
             raise ToolError(f"{resolved.rel} is not a regular file", resolved.rel)
+        if st.st_nlink > 1:
+            # The other name may be outside the repository (a hard link to ~/.ssh/...);
+            # nothing cheap can tell, so no file with several names is read.
+            raise ToolError(
+                f"{resolved.rel} has {st.st_nlink} hard links, and the other names may be "
+                "outside the repository; it is not read. Copy it (cp --remove-destination) "
+                "if it should be used",
+                resolved.rel,
+            )
         if st.st_size > MAX_FILE_BYTES:
             raise ToolError(
                 f"{resolved.rel} is too large ({st.st_size} bytes; the limit is "
@@ -297,12 +442,105 @@ class Sandbox:
                 resolved.rel,
             )
 
-    def read_bytes(self, resolved: Resolved) -> bytes:
-        """The file's bytes, re-checking type and size at the moment of reading."""
+    # ------------------------------------------------------------ confined I/O
+
+    def _open_dirs(self, parts: tuple[str, ...], rel: str, create: bool) -> tuple[int, list[str]]:
+        """An fd for the directory `parts` under the root, walked without following
+        symlinks; missing directories are made when `create`."""
+        # A fresh open file description, not a dup: flock belongs to the description,
+        # and a lock taken through a dup of root_fd would outlive this walk.
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self.root_fd)
+        created: list[str] = []
         try:
-            with open(resolved.abs, "rb") as handle:
-                self.check_regular(resolved, os.fstat(handle.fileno()))
-                return handle.read(MAX_FILE_BYTES + 1)
+            for i, part in enumerate(parts):
+                try:
+                    nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        raise
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(part, 0o777, dir_fd=fd)
+                        created.append("/".join(parts[: i + 1]))
+                    nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                except NotADirectoryError:
+                    st = os.stat(part, dir_fd=fd, follow_symlinks=False)
+                    if stat.S_ISLNK(st.st_mode):
+                        raise _changed(rel) from None
+                    raise ToolError(
+                        f"cannot use {rel}: {'/'.join(parts[: i + 1])} is a file, not a directory",
+                        rel,
+                    ) from None
+                except OSError as exc:
+                    if exc.errno == errno.ELOOP:
+                        raise _changed(rel) from None
+                    raise
+                os.close(fd)
+                fd = nfd
+        except BaseException:
+            os.close(fd)
+            self._remove_created(created)
+            raise
+        return fd, created
+
+    def _remove_created(self, created: list[str]) -> None:
+        for rel_dir in reversed(created):
+            self.remove_dir(rel_dir)
+
+    def remove_dir(self, rel_dir: str) -> None:
+        """Remove an empty directory the tools made (never following a symlink)."""
+        parts = PurePosixPath(rel_dir).parts
+        if not parts:
+            return
+        with contextlib.suppress(OSError, ToolError):
+            fd, _ = self._open_dirs(parts[:-1], rel_dir, create=False)
+            try:
+                os.rmdir(parts[-1], dir_fd=fd)
+            finally:
+                os.close(fd)
+
+    @contextlib.contextmanager
+    def open_place(
+        self, resolved: Resolved, *, create_parents: bool = False, lock: bool = True
+    ) -> Iterator[Place]:
+        """The file's directory, walked from the root fd without following symlinks and
+        (with `lock`) locked against other processes of the assistant until the block
+        ends. Changes lock; plain reads need not, as writers only ever rename whole files."""
+        parts = PurePosixPath(resolved.rel).parts
+        try:
+            fd, created = self._open_dirs(parts[:-1], resolved.rel, create_parents)
+        except FileNotFoundError:
+            raise ToolError(
+                f"{resolved.rel} no longer exists; use list_files to see the current files",
+                resolved.rel,
+            ) from None
+        except OSError as exc:
+            raise ToolError(
+                f"cannot open the directory of {resolved.rel} ({exc.strerror})", resolved.rel
+            ) from None
+        try:
+            if lock:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield Place(self, resolved, fd, parts[-1], created)
+        finally:
+            os.close(fd)  # closing the fd releases the lock
+
+    def _read_at(self, dir_fd: int, name: str, resolved: Resolved) -> bytes:
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _changed(resolved.rel) from None
+            raise
+        with os.fdopen(fd, "rb") as handle:
+            self.check_regular(resolved, os.fstat(fd))
+            return handle.read(MAX_FILE_BYTES + 1)
+
+    def read_bytes(self, resolved: Resolved) -> bytes:
+        """The file's bytes, re-checking confinement, type, links and size at the moment
+        of reading."""
+        try:
+            with self.open_place(resolved, lock=False) as place:
+                return self._read_at(place.dir_fd, place.name, resolved)
         except FileNotFoundError:
             raise ToolError(
                 f"{resolved.rel} no longer exists; use list_files to see the current files",
@@ -313,3 +551,22 @@ class Sandbox:
             raise
         except OSError as exc:
             raise ToolError(f"cannot read {resolved.rel}: {exc.strerror}", resolved.rel) from None
+
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_TEXT_CHARS",
+    "TEMP_SUFFIX",
+    "Place",
+    "Resolved",
+    "Sandbox",
+    "TextFormat",
+    "atomic_write",
+    "decode_text",
+    "encode_text",
+    "has_control_chars",
+    "is_protected",
+    "is_secret_name",
+    "normalize_input",
+    "show_controls",
+]

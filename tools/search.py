@@ -1,18 +1,24 @@
-"""search: a regular expression over the repository's files, `path:line: text`."""
+"""search: a regular expression over the repository's files, `path:line: text`.
+
+Each file goes through the same sandbox as read_file (the policy applies to a
+symlink's target, hard links and oversized files are skipped), and the pattern runs
+under the `regex` module's timeout: a pattern that backtracks catastrophically is cut
+after `SEARCH_SECONDS` and the result says so, instead of hanging the session."""
 
 from __future__ import annotations
 
-import re
+import time
 
+import regex
 from assistant.tools.context import ToolContext
 from assistant.tools.globs import compile_glob
 from assistant.tools.result import ToolError, ToolResult
-from assistant.tools.sandbox import MAX_FILE_BYTES, is_secret_name
 
 DEFAULT_RESULTS = 50
 MAX_RESULTS = 200
 MAX_PATTERN = 1_000
 LINE_CHARS = 200
+SEARCH_SECONDS = 5.0  # the whole search, all files together
 
 
 def search(
@@ -31,8 +37,8 @@ def search(
     if len(pattern) > MAX_PATTERN:
         raise ToolError(f"pattern is too long ({len(pattern)} characters; limit {MAX_PATTERN})")
     try:
-        regex = re.compile(pattern)
-    except re.error as exc:
+        compiled = regex.compile(pattern)
+    except (regex.error, OverflowError, RecursionError) as exc:
         raise ToolError(
             f"invalid regular expression: {exc}; escape special characters like ( [ . * "
             "with a backslash, or search for a plain word"
@@ -48,21 +54,25 @@ def search(
     results: list[str] = []
     hit_files = 0
     cut = False
-    root = ctx.root
+    timed_out = ""
+    deadline = time.monotonic() + SEARCH_SECONDS
     for rel in files:
-        if is_secret_name(rel.rsplit("/", 1)[-1]) and not ctx.sandbox.allow_secrets:
-            continue
         try:
-            with open(root / rel, "rb") as handle:
-                data = handle.read(MAX_FILE_BYTES + 1)
-        except OSError:
-            continue
-        if len(data) > MAX_FILE_BYTES:
-            continue
+            data = ctx.sandbox.read_bytes(ctx.sandbox.resolve(rel))
+        except ToolError:
+            continue  # refused (secret, git dir, outside, hard link, too large) or gone
         text = data.decode("utf-8", "replace").lstrip("\ufeff")
         found = False
         for number, line in enumerate(text.split("\n"), start=1):
-            if regex.search(line):
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                hit = compiled.search(line, timeout=left)
+            except TimeoutError:
+                timed_out = f"{rel}:{number}"
+                break
+            if hit:
                 if len(results) >= limit:
                     cut = True
                     break
@@ -72,9 +82,15 @@ def search(
                     shown = shown[:LINE_CHARS] + " …"
                 results.append(f"{rel}:{number}: {shown}")
         hit_files += found
-        if cut:
+        if cut or timed_out:
             break
     where = f" (files matching '{glob}')" if glob else ""
+    stopped = (
+        f"[search cut after {SEARCH_SECONDS:g} s at {timed_out}: the pattern is too slow "
+        "(nested repetition like (a+)+ backtracks); simplify it or add a glob]"
+    )
+    if not results and timed_out:
+        return ToolResult(True, f"no matches before the time limit{where}\n{stopped}")
     if not results:
         return ToolResult(True, f"no matches for /{pattern}/ in {len(files)} files{where}")
     header = f"{len(results)} match{'es' if len(results) != 1 else ''} in {hit_files} file{'s' if hit_files != 1 else ''}{where}:"
@@ -83,4 +99,6 @@ def search(
         body.append(
             f"[cut at {limit} results; narrow the pattern, add a glob, or raise max_results]"
         )
+    if timed_out:
+        body.append(stopped)
     return ToolResult(True, "\n".join(body))

@@ -9,7 +9,9 @@ from assistant.tools.sandbox import (
     TextFormat,
     decode_text,
     encode_text,
+    has_control_chars,
     normalize_input,
+    show_controls,
 )
 
 
@@ -31,6 +33,11 @@ def write_file(ctx: ToolContext, path: str, content: str) -> ToolResult:
     rel = resolved.rel
     before = ctx.current_bytes(resolved)
     if before is None:
+        if has_control_chars(rel) or has_control_chars(path):
+            raise ToolError(
+                f"refusing to create a file whose name holds a newline, tab or other "
+                f"control character ({show_controls(repr(path))}); pick a plain name"
+            )
         fmt = TextFormat()
         text = normalize_input(content, fmt)
         if text and not text.endswith("\n"):

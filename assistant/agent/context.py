@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant import prompts
+from assistant.config import ConfinedReadError, read_repo_file
 from assistant.repo import gitctx
 
 INSTRUCTION_FILES = ("AGENTS.md", ".assistant/instructions.md")
 MAX_INSTRUCTION_CHARS = 8_000
+MAX_INSTRUCTION_BYTES = 1 << 20  # larger files are not read at all
 GIT_DIFF_CHARS = 3000  # per diff; the model can ask git_diff for more
 
 
@@ -37,11 +39,17 @@ class Mode(enum.StrEnum):
 def project_instructions(root: Path) -> str | None:
     """The repository's instructions for assistants, capped, or None."""
     for name in INSTRUCTION_FILES:
-        path = root / name
+        # Confined like `read_file`: a symlink out of the repo, a device, a FIFO
+        # or a huge file is never read into the prompt.
         try:
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
+            data = read_repo_file(root, name, MAX_INSTRUCTION_BYTES)
+        except ConfinedReadError:
+            continue
         except OSError:
             continue
+        if data is None:
+            continue
+        text = data.decode("utf-8", errors="replace").strip()
         if not text:
             continue
         if len(text) > MAX_INSTRUCTION_CHARS:

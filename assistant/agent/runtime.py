@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -66,7 +67,12 @@ class ModelOptions:
 
 
 def settings_for(root: Path | None, opts: ModelOptions) -> Settings:
-    return load_settings(root, opts.flags())
+    """The merged settings; their notes (a capped value, repository settings
+    not trusted) go to stderr, one line each."""
+    settings = load_settings(root, opts.flags())
+    for note in settings.notes:
+        sys.stderr.write(f"note: {note}\n")
+    return settings
 
 
 def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.fsutil import atomic_write
 from assistant.llm.tokenizer import Tokenizer
 from assistant.protocols.base import ChatProtocol, ToolResult
 from assistant.toolspec import ToolSpec
@@ -360,44 +361,143 @@ class Session:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.to_json()), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(self.to_json()).encode("utf-8"))
 
-    def restore(self, data: dict[str, Any]) -> bool:
+    def restore(self, data: object) -> bool:
         """Continue a saved conversation. With the same model its token history
         is kept (only re-rendered around a fresh prefix and repo context);
         with another model the old turns become a summary. True if tokens
-        were kept."""
-        if data.get("version") != FORMAT_VERSION:
-            return False
-        self.think = bool(data.get("think", self.think))
-        self.summary = str(data.get("summary", ""))
-        self.turns = int(data.get("turns", 0))
-        segments = [
-            Segment(
-                Kind(raw["kind"]),
-                [int(i) for i in raw.get("ids", [])],
-                int(raw.get("turn", 0)),
-                text=str(raw.get("text", "")),
-                results=[ToolResult(**r) for r in raw.get("results", [])],
-                last_token=raw.get("last_token"),
-                shortened=bool(raw.get("shortened", False)),
-            )
-            for raw in data.get("segments", [])
-        ]
-        same_model = data.get("model") == self.model_name
+        were kept. Raises DamagedSession, changing nothing, when `data` is not
+        a well-formed saved chat for this model (wrong types, ids outside the
+        vocabulary, which would crash llama_decode)."""
+        saved = _parse_saved(data, self.tokenizer.n_vocab)
+        if saved is None:
+            return False  # another format version: start afresh
+        self.think = saved.think if saved.think is not None else self.think
+        self.summary = saved.summary
+        self.turns = saved.turns
+        same_model = saved.model == self.model_name
         if same_model:
-            self.segments = [self.segments[0], *segments]
+            self.segments = [self.segments[0], *saved.segments]
             if self.turn_open:  # saved mid-turn (a crash): close it
                 self.close_turn()
         else:
-            old = self.transcript(segments, max_chars=self.n_ctx)
+            old = self.transcript(saved.segments, max_chars=self.n_ctx)
             self.summary = "\n\n".join(p for p in (self.summary, old) if p)
             self.summary = clip_text(self.tokenizer, self.summary, self.n_ctx // 4)[0]
             self.segments = self.segments[:1]
         self.rebuild()
         return same_model
+
+    def restore_file(self, path: Path) -> bool:
+        """`restore` from a saved chat file. A damaged file (unreadable,
+        truncated, not JSON, wrong types, foreign ids) is moved aside and
+        DamagedSession says so in one line; the session stays fresh."""
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_SESSION_BYTES + 1)
+            if len(raw) > MAX_SESSION_BYTES:
+                raise DamagedSession(f"larger than {MAX_SESSION_BYTES >> 20} MB")
+            data = json.loads(raw.decode("utf-8"))
+            return self.restore(data)
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError, DamagedSession) as exc:
+            why = exc.args[0] if isinstance(exc, DamagedSession) else type(exc).__name__
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            try:
+                os.replace(path, aside)
+                where = f"moved to {aside}"
+            except OSError:
+                where = "left in place"
+            raise DamagedSession(
+                f"saved chat {path} is damaged ({why}); {where}; starting a fresh session"
+            ) from None
+
+
+class DamagedSession(Exception):
+    """A saved chat that cannot be restored; the message is one line."""
+
+
+MAX_SESSION_BYTES = 64 << 20
+
+
+@dataclass
+class _Saved:
+    model: object
+    think: bool | None
+    summary: str
+    turns: int
+    segments: list[Segment]
+
+
+def _parse_saved(data: object, n_vocab: int) -> _Saved | None:
+    """A saved chat, checked field by field; None for another format version."""
+    if not isinstance(data, dict):
+        raise DamagedSession("not a JSON object")
+    if data.get("version") != FORMAT_VERSION:
+        return None
+
+    def ids_of(value: object, what: str) -> list[int]:
+        if not isinstance(value, list):
+            raise DamagedSession(f"{what} is not a list of token ids")
+        for item in value:
+            if type(item) is not int or not 0 <= item < n_vocab:
+                raise DamagedSession(f"{what} holds {item!r}, not a token id of this model")
+        return list(value)
+
+    think = data.get("think")
+    summary = data.get("summary", "")
+    turns = data.get("turns", 0)
+    raw_segments = data.get("segments", [])
+    if think is not None and not isinstance(think, bool):
+        raise DamagedSession("think is not true or false")
+    if not isinstance(summary, str):
+        raise DamagedSession("summary is not text")
+    if type(turns) is not int or turns < 0:
+        raise DamagedSession("turns is not a count")
+    if not isinstance(raw_segments, list):
+        raise DamagedSession("segments is not a list")
+    segments = []
+    for n, raw in enumerate(raw_segments):
+        if not isinstance(raw, dict):
+            raise DamagedSession(f"segment {n} is not an object")
+        try:
+            kind = Kind(raw.get("kind"))
+        except ValueError:
+            raise DamagedSession(f"segment {n} has an unknown kind") from None
+        if kind is Kind.PREFIX:
+            raise DamagedSession(f"segment {n} is a second prefix")
+        last_token = raw.get("last_token")
+        if last_token is not None:
+            ids_of([last_token], f"segment {n} last_token")
+        turn, text, shortened = raw.get("turn", 0), raw.get("text", ""), raw.get("shortened", False)
+        if type(turn) is not int or not isinstance(text, str) or not isinstance(shortened, bool):
+            raise DamagedSession(f"segment {n} has fields of the wrong type")
+        results = raw.get("results", [])
+        if not isinstance(results, list):
+            raise DamagedSession(f"segment {n} results is not a list")
+        tool_results = []
+        for r in results:
+            if not (
+                isinstance(r, dict)
+                and set(r) <= {"name", "content", "is_error"}
+                and isinstance(r.get("name"), str)
+                and isinstance(r.get("content"), (str, dict))
+                and isinstance(r.get("is_error", False), bool)
+            ):
+                raise DamagedSession(f"segment {n} holds a malformed tool result")
+            tool_results.append(ToolResult(**r))
+        segments.append(
+            Segment(
+                kind,
+                ids_of(raw.get("ids", []), f"segment {n} ids"),
+                turn,
+                text=text,
+                results=tool_results,
+                last_token=last_token,
+                shortened=shortened,
+            )
+        )
+    return _Saved(data.get("model"), think, summary, turns, segments)
 
 
 def _content_text(result: ToolResult) -> str:

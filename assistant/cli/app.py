@@ -33,7 +33,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 model_app = typer.Typer(help="Download, list and inspect model files.", no_args_is_help=True)
-config_app = typer.Typer(help="Show the merged configuration.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Show the merged configuration; trust a repository's own settings.", no_args_is_help=True
+)
 app.add_typer(model_app, name="model")
 app.add_typer(config_app, name="config")
 
@@ -58,6 +60,13 @@ def version() -> None:
 def model_pull(
     name: Annotated[str, typer.Argument(help="Model to download.")] = "gemma-4-e4b",
     force: Annotated[bool, typer.Option("--force", help="Download again.")] = False,
+    hf_endpoint: Annotated[
+        bool,
+        typer.Option(
+            "--hf-endpoint",
+            help="Download from the host in HF_ENDPOINT (a mirror), not the Hugging Face hub.",
+        ),
+    ] = False,
 ) -> None:
     """Download a model once (resumable, size and sha256 checked). The only
     command besides --endpoint that uses the network."""
@@ -68,7 +77,9 @@ def model_pull(
     err_console.print(
         f"downloading {KNOWN_MODELS[name].filename} from {KNOWN_MODELS[name].repo_id}"
     )
-    path = pull(name, force=force)  # huggingface_hub draws its own progress bar
+    path = pull(
+        name, force=force, allow_endpoint=hf_endpoint
+    )  # huggingface_hub draws its own progress bar
     console.print(f"[green]ready:[/] {path}")
 
 
@@ -124,6 +135,8 @@ def config_show(
 ) -> None:
     """The merged configuration, and where each value came from."""
     settings = load_settings(repo_root_or_cwd())
+    for note in settings.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     values = {
         name: {"value": getattr(settings, name), "source": source}
         for name, source in settings.sources.items()
@@ -135,6 +148,32 @@ def config_show(
     for name, entry in values.items():
         table.add_row(name, repr(entry["value"]), entry["source"])
     console.print(table)
+
+
+@config_app.command("trust")
+def config_trust(
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Stop trusting this repository's settings.")
+    ] = False,
+) -> None:
+    """Let this repository's .assistant.toml set approval, allow_commands, model
+    and endpoint. Recorded for this file's current content: any change needs
+    trust again."""
+    from assistant.config import REPO_FILE, set_trust
+    from assistant.repo.git import require_repo_root
+
+    root = require_repo_root(Path.cwd())
+    digest = set_trust(root, not revoke)
+    if revoke:
+        console.print(f"{root / REPO_FILE}: no longer trusted", highlight=False)
+    elif digest is None:
+        raise AssistantError(f"{root / REPO_FILE} does not exist; nothing to trust")
+    else:
+        console.print(
+            f"trusted {root / REPO_FILE} (sha256 {digest[:12]}…); "
+            "it is asked again when the file changes",
+            highlight=False,
+        )
 
 
 @app.command()

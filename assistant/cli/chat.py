@@ -9,7 +9,6 @@ is saved after every turn and `--resume` continues the last one in this repo."""
 from __future__ import annotations
 
 import contextlib
-import json
 import shlex
 import subprocess
 from collections.abc import Callable
@@ -22,11 +21,12 @@ import typer
 from assistant.agent.context import Mode, repo_map_text
 from assistant.agent.loop import ToolStep, edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
-from assistant.agent.session import SESSION_FILE, latest_session_file
+from assistant.agent.session import SESSION_FILE, DamagedSession, latest_session_file
 from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
 from assistant.cli.options import model_options
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
+from assistant.repo.git import git_env
 from assistant.tools.approval import (
     ApprovalDecision,
     ApprovalPolicy,
@@ -210,7 +210,11 @@ class ChatApp:
 
     def cmd_diff(self, args: list[str]) -> None:
         proc = subprocess.run(
-            ["git", "diff", *args], cwd=self.runtime.root, capture_output=True, text=True
+            ["git", "diff", *args],
+            cwd=self.runtime.root,
+            env=git_env(),
+            capture_output=True,
+            text=True,
         )
         if proc.stdout.strip():
             self.renderer.diff(proc.stdout)
@@ -359,9 +363,13 @@ def register(app: typer.Typer) -> None:
         try:
             greeting = ""
             if saved is not None:
-                kept = runtime.session.restore(json.loads(saved.read_text("utf-8")))
-                how = "" if kept else " (another model: earlier turns summarized)"
-                greeting = f"resumed {runtime.session.turns} turn(s){how}"
+                try:
+                    kept = runtime.session.restore_file(saved)
+                except DamagedSession as exc:
+                    greeting = str(exc)
+                else:
+                    how = "" if kept else " (another model: earlier turns summarized)"
+                    greeting = f"resumed {runtime.session.turns} turn(s){how}"
             ChatApp(runtime, renderer).loop(greeting)
         finally:
             runtime.close()

@@ -39,6 +39,13 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--strict", help="Refuse the commit when the model fails.")
         ] = False,
         model: Annotated[Path | None, typer.Option("--model", help="GGUF model file.")] = None,
+        force: Annotated[
+            bool,
+            typer.Option(
+                "--force",
+                help="Install even into a shared hooks directory (a global or in-tree core.hooksPath).",
+            ),
+        ] = False,
     ) -> None:
         """Install the hook (an existing pre-commit hook is kept and runs first)."""
         args = ["--fail-on", fail_on.value, "--timeout", f"{timeout:g}"]
@@ -47,7 +54,7 @@ def register(app: typer.Typer) -> None:
         if model is not None:
             args += ["--model", str(model.expanduser().resolve())]
         try:
-            state = hook.install(_repo(), args)
+            state = hook.install(_repo(), args, force=force)
         except AssistantError as exc:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(exc.exit_code) from None

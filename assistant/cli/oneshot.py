@@ -19,6 +19,7 @@ from assistant.agent.loop import edit_plan
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.cli.options import JsonOpt, model_options
 from assistant.errors import AssistantError, UsageError
+from assistant.repo.git import git_env
 from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.registry import Toolbox
 from assistant.ui.render import make_renderer
@@ -80,9 +81,15 @@ def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -
     from assistant import prompts
 
     root = runtime.root
-    subprocess.run(["git", "add", "--", *files], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "add", "--", *files], cwd=root, env=git_env(), check=True, capture_output=True
+    )
     diff = subprocess.run(
-        ["git", "diff", "--cached", "--", *files], cwd=root, capture_output=True, text=True
+        ["git", "diff", "--cached", "--", *files],
+        cwd=root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
     ).stdout
     message = runtime.agent.complete(prompts.load("commit").strip(), diff, 96)
     message = message.strip().strip("`").strip()
@@ -91,13 +98,18 @@ def commit_changes(runtime: Runtime, files: tuple[str, ...], instruction: str) -
     proc = subprocess.run(
         ["git", "commit", "-q", "-m", message, "--", *files],
         cwd=root,
+        env=git_env(),
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
         raise AssistantError(f"git commit failed: {proc.stderr.strip() or proc.stdout.strip()}")
     sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=root,
+        env=git_env(),
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     return sha, message
 

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from assistant.errors import AssistantError, UsageError
+from assistant.review import hook
 from assistant.review.findings import Limits
 from assistant.review.gitsource import DiffMode, DiffSpec, GitRepo
 from assistant.review.model import REPLAY_ENV, LlamaReviewer, ReplayReviewer, Reviewer
@@ -76,14 +77,17 @@ def reviewer_factory(
                 prefix_cache_dir=cache_dir if (prefix_cache and cache_dir) else prefix_cache,
             )
             return LlamaReviewer(engine, limits, max_answer_tokens)
-        except UsageError:
-            raise
-        except AssistantError as exc:
+        except AssistantError as exc:  # config errors too: a review never blocks on them
             raise ModelUnavailable(exc) from exc
-        except (OSError, RuntimeError, ValueError) as exc:
+        except Exception as exc:  # a chat template that raises, a broken llama.cpp build
             raise ModelUnavailable(exc) from exc
 
     return make
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "no details"
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 def build_spec(staged: bool, range_: str | None, paths: list[str]) -> DiffSpec:
@@ -265,12 +269,22 @@ def register(app: typer.Typer) -> None:
                     soft_wrap=True,
                 )
                 raise typer.Exit(0) from None
+            except (AssistantError, typer.Exit):
+                raise
+            except Exception as exc:  # never a traceback, never a blocked commit
+                if strict or spec.mode is not DiffMode.STAGED:
+                    raise AssistantError(f"review failed: {_one_line(exc)}") from exc
+                err.print(
+                    f"warning: review failed: {_one_line(exc)}; commit allowed",
+                    markup=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(0) from None
             if trace is not None:
                 print_trace(result, err)
             _emit(result, output_format, output, err)
-            if result.incomplete and strict:
-                raise typer.Exit(1)
-            if fail_on.triggered_by(result.findings):
+            if (result.incomplete and strict) or fail_on.triggered_by(result.findings):
+                hook.write_verdict(block=True)
                 raise typer.Exit(1)
         except AssistantError as exc:
             err.print(f"error: {exc.message}", markup=False, soft_wrap=True)

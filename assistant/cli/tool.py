@@ -51,6 +51,8 @@ def _parse_args(raw: str) -> dict[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise UsageError(f"the arguments are not valid JSON ({exc.msg} at {exc.pos})") from None
+    except RecursionError:
+        raise UsageError("the arguments are nested too deeply to parse") from None
     if not isinstance(value, dict):
         raise UsageError('the arguments must be a JSON object, e.g. \'{"path": "README.md"}\'')
     return value
@@ -77,6 +79,15 @@ def register(app: typer.Typer) -> None:
         ] = False,
         read_only: Annotated[
             bool, typer.Option("--read-only", help="offer only the tools that change nothing")
+        ] = False,
+        allow_protected: Annotated[
+            bool,
+            typer.Option(
+                "--allow-protected",
+                help="let --yes change the assistant's own config files "
+                "(.assistant.toml, .assistantignore, AGENTS.md, .assistant/, "
+                ".pre-commit-config.yaml)",
+            ),
         ] = False,
     ) -> None:
         """Run one tool as the model would call it (a dry run unless --yes)."""
@@ -114,6 +125,7 @@ def register(app: typer.Typer) -> None:
                 allow_commands=allow_commands,
                 dry_run=not (yes or ask),
                 state_path=journal.directory / READS_FILE,
+                allow_protected=allow_protected,
             )
             if list_tools:
                 declarations = [

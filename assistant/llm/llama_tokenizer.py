@@ -52,7 +52,7 @@ class LlamaTokenizer:
     def _raw(self, text: str, special: bool) -> list[int]:
         if not text:
             return []
-        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=special))
+        return list(self._llama.tokenize(_utf8(text), add_bos=False, special=special))
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
         ids = self._raw(text, special)
@@ -93,3 +93,16 @@ class LlamaTokenizer:
         if len(ids) == 1 and self.piece(ids[0]) == text.encode("utf-8"):
             return ids[0]
         return None
+
+
+def _utf8(text: str) -> bytes:
+    """Text as UTF-8 bytes. Text read with `surrogateescape` (a file or diff
+    that is not UTF-8) gets its original bytes back; any other lone surrogate
+    becomes U+FFFD rather than an exception."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "replace")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from assistant.config import Settings, user_cache_dir
 from assistant.errors import AssistantError, ModelNotFoundError, UsageError
@@ -94,19 +96,56 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def pull(name: str = DEFAULT_MODEL, *, force: bool = False) -> Path:
+HUB_ENDPOINT = "https://huggingface.co"
+# The hub's own domains: it redirects downloads to CDN and storage hosts under them
+# (cdn-lfs*.huggingface.co, cas-bridge.xethub.hf.co, …).
+HUB_DOMAINS = ("huggingface.co", "hf.co")
+
+
+@dataclass(frozen=True)
+class HubHosts:
+    """What `model pull` may reach: host names, and domains whose sub-hosts count."""
+
+    names: tuple[str, ...]
+    domains: tuple[str, ...]
+
+
+def hub_hosts(
+    environ: Mapping[str, str] | None = None, *, allow_endpoint: bool = False
+) -> HubHosts:
+    """The hosts of the hub `huggingface_hub` will use. An `HF_ENDPOINT` that
+    points anywhere else is refused unless the user passed the flag for it;
+    then only that exact host is opened."""
+    env = os.environ if environ is None else environ
+    endpoint = env.get("HF_ENDPOINT") or HUB_ENDPOINT
+    host = (urlparse(endpoint).hostname or "").lower()
+    if not host:
+        raise UsageError(f"HF_ENDPOINT={endpoint!r} is not a URL")
+    if host in HUB_DOMAINS or any(host.endswith("." + d) for d in HUB_DOMAINS):
+        return HubHosts((host,), HUB_DOMAINS)
+    if not allow_endpoint:
+        raise UsageError(
+            f"HF_ENDPOINT points at {host}, not the Hugging Face hub; pass --hf-endpoint "
+            "to download from it (only that host is then reachable)"
+        )
+    return HubHosts((host,), ())
+
+
+def pull(name: str = DEFAULT_MODEL, *, force: bool = False, allow_endpoint: bool = False) -> Path:
     """Download a known model once (resumable), then check size and sha256
-    against the hub's own LFS metadata. Network use is confined to this call."""
+    against the hub's own LFS metadata. Network use is confined to this call,
+    and to the hub's hosts by name (`hub_hosts`)."""
     if name not in KNOWN_MODELS:
         raise UsageError(f"unknown model {name!r}; known: {', '.join(sorted(KNOWN_MODELS))}")
     model = KNOWN_MODELS[name]
     target = models_dir() / model.filename
     if target.exists() and not force:
         return target
+    hosts = hub_hosts(allow_endpoint=allow_endpoint)
     from assistant import netguard
 
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    with netguard.allow_network():
+    with netguard.allow_network(hosts.names, hosts.domains):
         try:
             from huggingface_hub import HfApi, hf_hub_download
         except ImportError as exc:  # pragma: no cover - a declared dependency

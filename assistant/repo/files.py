@@ -18,7 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-HEAD_BYTES = 8192
+from assistant.fsutil import BINARY_SNIFF_BYTES, looks_binary
+from assistant.repo.git import git_env
+
+HEAD_BYTES = BINARY_SNIFF_BYTES
 IGNORE_FILE = ".assistantignore"
 
 DEFAULT_SKIP_DIRS: frozenset[str] = frozenset(
@@ -231,7 +234,7 @@ def _head(path: Path | str) -> bytes | None:
 def is_binary(path: Path | str) -> bool:
     """True when the first 8 KB hold a NUL byte (git's own heuristic)."""
     head = _head(path)
-    return head is None or b"\0" in head
+    return head is None or looks_binary(head)
 
 
 def _looks_minified(name: str, head: bytes, max_line_length: int) -> bool:
@@ -248,7 +251,7 @@ def _content_ok(full: str, name: str, flt: RepoFilter) -> bool:
     head = _head(full)
     if head is None:
         return False
-    if flt.skip_binary and b"\0" in head:
+    if flt.skip_binary and looks_binary(head):
         return False
     return not (flt.skip_minified and _looks_minified(name, head, flt.max_line_length))
 
@@ -262,6 +265,7 @@ def _git_candidates(root: Path) -> list[str] | None:
         proc = subprocess.run(
             ["git", "-c", "core.quotepath=off", "ls-files", "-co", "--exclude-standard", "-z"],
             cwd=root,
+            env=git_env(),
             capture_output=True,
             check=False,
         )
@@ -278,6 +282,7 @@ def is_bare_repo(root: Path) -> bool:
         proc = subprocess.run(
             ["git", "rev-parse", "--is-bare-repository"],
             cwd=root,
+            env=git_env(),
             capture_output=True,
             text=True,
             check=False,

@@ -6,12 +6,11 @@ same in an empty repository (no commits), on a detached HEAD, and mid-rebase."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.repo.git import find_repo_root
+from assistant.repo.git import find_repo_root, git_env
 
 MAX_DIFF_CHARS = 6000
 MAX_STATUS_LINES = 40
@@ -19,7 +18,7 @@ MAX_COMMITS = 5
 
 
 def _git(root: Path, *args: str) -> tuple[int, str]:
-    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
+    env = dict(git_env(), GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
     try:
         proc = subprocess.run(
             ["git", "-c", "core.quotepath=off", "-c", "color.ui=false", *args],

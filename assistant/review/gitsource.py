@@ -8,13 +8,12 @@ index (not even its stat cache) nor touches the work tree."""
 from __future__ import annotations
 
 import enum
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import UsageError
-from assistant.repo.git import require_repo_root
+from assistant.repo.git import git_env, require_repo_root
 
 
 class DiffMode(enum.Enum):
@@ -142,7 +141,7 @@ class GitRepo:
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = git_env()
     env["GIT_OPTIONAL_LOCKS"] = "0"  # never refresh (write) the index
     env["LC_ALL"] = "C"
     env.pop("GIT_EXTERNAL_DIFF", None)
@@ -156,5 +155,10 @@ def _git(cwd: Path, *args: str, check: bool = True) -> str:
         raise GitError(f"cannot run git: {exc}") from exc
     if check and proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip()
-        raise GitError(f"git {' '.join(args[:3])}: {message}")
+        if "promisor remote" in message or "lazy fetching disabled" in message:
+            raise GitError(
+                "objects of this partial clone are not here, and the review never fetches "
+                "(no network): run `git fetch` (or check out the revisions) first"
+            )
+        raise GitError(f"git {' '.join(args[:3])}: {' '.join(message.split())}")
     return proc.stdout.decode("utf-8", "surrogateescape")

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, UsageError
+from assistant.fsutil import atomic_write, current_umask
 from assistant.review.gitsource import GitRepo
 
 HOOK_NAME = "pre-commit"
@@ -39,11 +40,37 @@ fi
 {run}
 """
 
-RUN_PRIMARY = """if [ -x {exe} ]; then
-    exec {command}
-fi"""
-RUN_MISSING = """echo "assistant pre-commit hook: {what} not found; commit not reviewed" >&2
+# The review is run, not exec'd, so that this script sees how it ended. Only a
+# review that wrote "block" into the verdict file may stop the commit; any other
+# failure (a missing or broken interpreter, an import error, a crash, a config
+# error) lets it through and says so, unless --strict.
+RUN = """exe={exe}
+if [ ! -x "$exe" ]; then
+    echo "assistant pre-commit hook: $exe not found; commit not reviewed" >&2
+    exit {missing_status}
+fi
+verdict=$(mktemp "${{TMPDIR:-/tmp}}/assistant-hook.XXXXXX" 2>/dev/null) || verdict=""
+{env_name}="$verdict" {command}
+status=$?
+decision=""
+if [ -n "$verdict" ]; then
+    decision=$(cat "$verdict" 2>/dev/null)
+    rm -f "$verdict"
+fi
+if [ "$status" -eq 0 ]; then
+    exit 0
+fi
+if [ "$decision" = "block" ]; then
+    exit 1
+fi
+{on_failure}"""
+ON_FAILURE_OPEN = """echo "assistant pre-commit hook: review failed (exit $status); commit not reviewed" >&2
 exit 0"""
+ON_FAILURE_STRICT = """echo "assistant pre-commit hook: review failed (exit $status); commit refused (--strict)" >&2
+exit 1"""
+
+# The review command writes "block" here when it refuses the commit on purpose.
+VERDICT_ENV = "ASSISTANT_HOOK_VERDICT"
 
 
 class HookState(enum.Enum):
@@ -82,9 +109,32 @@ def default_command() -> list[str]:
 def hook_script(command: Sequence[str], review_args: Sequence[str]) -> str:
     full = [*command, "review", "--staged", *review_args]
     quoted = " ".join(shlex.quote(part) for part in full)
-    run = RUN_PRIMARY.format(exe=shlex.quote(command[0]), command=quoted)
-    run += "\n" + RUN_MISSING.format(what=command[0].replace('"', ""))
+    strict = "--strict" in review_args
+    run = RUN.format(
+        exe=shlex.quote(command[0]),
+        missing_status=1 if strict else 0,
+        env_name=VERDICT_ENV,
+        command=quoted,
+        on_failure=ON_FAILURE_STRICT if strict else ON_FAILURE_OPEN,
+    )
     return TEMPLATE.format(marker=MARKER, chained=CHAINED_NAME, run=run)
+
+
+def write_verdict(block: bool) -> None:
+    """Tell the hook script that this review refuses the commit on purpose.
+    Only the file the script created (a regular file) is written."""
+    target = os.environ.get(VERDICT_ENV)
+    if not target or not block:
+        return
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.write(fd, b"block")
+    finally:
+        os.close(fd)
 
 
 def _is_ours(path: Path) -> bool:
@@ -96,8 +146,11 @@ def _is_ours(path: Path) -> bool:
 
 def _command_line(path: Path) -> str | None:
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.strip().startswith("exec "):
-            return line.strip()[5:]
+        line = line.strip()
+        if line.startswith("exec "):  # scripts written before the verdict file
+            return line[5:]
+        if line.startswith(f'{VERDICT_ENV}="$verdict" '):
+            return line.split(" ", 1)[1]
     return None
 
 
@@ -115,18 +168,55 @@ def status(repo: GitRepo) -> HookStatus:
 
 
 def _write_executable(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    mode = tmp.stat().st_mode
-    tmp.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    os.replace(tmp, path)
+    mode = (0o666 & ~current_umask()) | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
+    atomic_write(path, text.encode("utf-8"), mode)
+
+
+def shared_hooks_warning(repo: GitRepo, directory: Path) -> str | None:
+    """Why installing into `directory` reaches beyond this clone, or None.
+
+    A `core.hooksPath` set outside this repository's own config applies to
+    every repository that reads that config; one inside the work tree is a
+    folder that is usually committed and shared with everyone."""
+    line = repo.run(
+        "config", "--show-scope", "--show-origin", "--get", "core.hooksPath", check=False
+    ).strip()
+    if not line:
+        return None
+    scope, _, rest = line.partition("\t")
+    origin = rest.partition("\t")[0]
+    target = directory / HOOK_NAME
+    if scope not in ("local", "worktree"):
+        return (
+            f"core.hooksPath is set in your {scope} git config ({origin}): installing would "
+            f"write {target}, which runs for every repository that uses that setting"
+        )
+    try:
+        inside = directory.resolve().is_relative_to(repo.root.resolve())
+    except OSError:
+        inside = False
+    git_dir = Path(repo.run("rev-parse", "--absolute-git-dir", check=False).strip() or ".")
+    if inside and not directory.resolve().is_relative_to(git_dir.resolve()):
+        return (
+            f"core.hooksPath points into the work tree: installing would write {target}, "
+            "a file that is usually committed and shared with everyone who clones the repository"
+        )
+    return None
 
 
 def install(
-    repo: GitRepo, review_args: Sequence[str] = (), command: Sequence[str] | None = None
+    repo: GitRepo,
+    review_args: Sequence[str] = (),
+    command: Sequence[str] | None = None,
+    *,
+    force: bool = False,
 ) -> HookStatus:
-    """Install (or update) our hook, keeping any other hook chained."""
+    """Install (or update) our hook, keeping any other hook chained. A shared
+    hooks directory (see `shared_hooks_warning`) needs `force`."""
     directory = hooks_dir(repo)
+    warning = shared_hooks_warning(repo, directory)
+    if warning is not None and not force:
+        raise UsageError(f"{warning}; pass --force to install there anyway")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / HOOK_NAME
     chained = directory / CHAINED_NAME

@@ -48,6 +48,7 @@ class Reply:
     stats: GenerationStats | None = None
     cancelled: bool = False
     seconds: float = 0.0
+    cut: bool = False  # generation stopped at the token limit, not at the end of the answer
 
 
 class Reviewer(Protocol):
@@ -116,6 +117,7 @@ class LlamaReviewer:
             stats,
             cancelled=stats.stop_reason == "cancelled",
             seconds=time.perf_counter() - start,
+            cut=stats.stop_reason == "max_tokens",
         )
 
     def close(self) -> None:

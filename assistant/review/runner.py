@@ -69,6 +69,7 @@ class ReviewResult:
     clamped: int = 0
     bad_answers: int = 0  # answers that were not a findings object at all
     incomplete: str | None = None  # why the review stopped early (timeout, model failure)
+    cut: list[str] = field(default_factory=list)  # chunks whose answer hit the token limit
     model_used: bool = False
     seconds: float = 0.0
     sources: dict[str, list[str]] = field(default_factory=dict)  # new-side lines, for snippets
@@ -212,6 +213,13 @@ def _review_files(
                 return
         if progress is not None:
             progress(len(chunks), len(chunks), "")
+        if result.cut:
+            result.incomplete = (
+                f"{len(result.cut)} answer(s) cut at the {reviewer.max_answer_tokens()}-token "
+                f"limit ({', '.join(result.cut[:3])}"
+                + (", …" if len(result.cut) > 3 else "")
+                + "); findings after the cut were lost"
+            )
     finally:
         reviewer.close()
 
@@ -250,6 +258,8 @@ def _review_chunk(
         len(anchored.dropped),
         parsed.invalid,
     )
+    if reply.cut or parsed.truncated:
+        result.cut.append(chunk.label)
     result.findings.extend(anchored.kept)
     result.dropped_outside_diff += len(anchored.dropped)
     result.invalid += parsed.invalid

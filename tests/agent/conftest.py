@@ -19,8 +19,10 @@ from assistant.agent.loop import Agent, AgentConfig
 from assistant.agent.session import Session
 from assistant.events import AgentEvent
 from assistant.llm.llama import EngineConfig, LlamaEngine
+from assistant.llm.scripted import ScriptedEngine
 from assistant.llm.trace import TraceWriter
 from assistant.protocols import make_protocol
+from tests.conftest import ENGINE_THREADS
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples" / "demo-repo"
@@ -70,7 +72,9 @@ def gemma_engine(
 ) -> Iterator[LlamaEngine]:
     trace = tmp_path_factory.mktemp("trace") / "trace.jsonl"
     engine = LlamaEngine.load(
-        tiny_gemma4_path, EngineConfig(n_ctx=4096, seed=0), TraceWriter(trace)
+        tiny_gemma4_path,
+        EngineConfig(n_threads=ENGINE_THREADS, n_ctx=4096, seed=0),
+        TraceWriter(trace),
     )
     yield engine
     engine.close()
@@ -81,7 +85,9 @@ def smol_engine(
     smollm2_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LlamaEngine]:
     trace = tmp_path_factory.mktemp("trace") / "trace.jsonl"
-    engine = LlamaEngine.load(smollm2_path, EngineConfig(n_ctx=4096, seed=0), TraceWriter(trace))
+    engine = LlamaEngine.load(
+        smollm2_path, EngineConfig(n_threads=ENGINE_THREADS, n_ctx=4096, seed=0), TraceWriter(trace)
+    )
     yield engine
     engine.close()
 
@@ -90,7 +96,7 @@ AgentFactory = Callable[..., Agent]
 
 
 def build_agent(
-    engine: LlamaEngine,
+    engine: LlamaEngine | ScriptedEngine,
     root: Path,
     config: AgentConfig,
     *,
@@ -125,6 +131,15 @@ class Recorder:
 
     def of(self, kind: type) -> list:  # type: ignore[type-arg]
         return [e for e in self.events if isinstance(e, kind)]
+
+
+def call(name: str, **args: str | int) -> str:
+    """A Gemma 4 tool call as the model writes it, up to where it stops for the
+    response (format: the GGUF chat template's `format_function_call`)."""
+    body = ",".join(
+        f'{k}:<|"|>{v}<|"|>' if isinstance(v, str) else f"{k}:{v}" for k, v in args.items()
+    )
+    return f"<|tool_call>call:{name}{{{body}}}<tool_call|><|tool_response>"
 
 
 def trace_of(engine: LlamaEngine) -> Path:

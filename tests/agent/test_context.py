@@ -42,4 +42,39 @@ def test_a_repo_with_no_code_and_no_commits(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     text = repo_context(root, 256).render()
     assert "no source files" in text
-    assert "no commits yet" in git_context(root) or "Git: branch" in git_context(root)
+    assert git_context(root) == "Git: branch main (no commits yet)\n\nStatus:\n  clean\n"
+    (root / "notes.txt").write_text("draft\n")
+    assert git_context(root) == "Git: branch main (no commits yet)\n\nStatus:\n?? notes.txt\n"
+
+
+def test_outside_git_the_context_says_so(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert git_context(plain) == "Git: not a git repository\n"
+
+
+def test_instruction_files_are_read_with_read_file_confinement(tmp_path: Path) -> None:
+    """A symlink out of the repo, /dev/zero, a FIFO and a hard link never reach
+    the prompt (and never hang or eat memory); a plain file inside does."""
+    import os
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET\n")
+    root = make_repo(tmp_path / "r", {"a.py": "x = 1\n"})
+    (root / "AGENTS.md").symlink_to(secret)
+    assert project_instructions(root) is None
+    (root / "AGENTS.md").unlink()
+    (root / "AGENTS.md").symlink_to("/dev/zero")
+    assert project_instructions(root) is None
+    (root / "AGENTS.md").unlink()
+    (root / ".assistant").mkdir()
+    os.mkfifo(root / ".assistant/instructions.md")
+    assert project_instructions(root) is None  # returns at once: no writer needed
+    (root / ".assistant/instructions.md").unlink()
+    os.link(secret, root / ".assistant/instructions.md")
+    assert project_instructions(root) is None
+    (root / ".assistant/instructions.md").unlink()
+    (root / "docs").mkdir()
+    (root / "docs/agents.md").write_text("Use tabs.\n")
+    (root / "AGENTS.md").symlink_to("docs/agents.md")  # inside the repo: fine
+    assert "Use tabs." in (project_instructions(root) or "")

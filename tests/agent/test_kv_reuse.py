@@ -13,6 +13,7 @@ from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.trace import TraceWriter, read_trace
 from assistant.protocols import ToolChoice, ToolChoiceMode
 from tests.agent.conftest import Recorder, build_agent
+from tests.conftest import ENGINE_THREADS
 
 NO_TOOLS = (ToolStep(ToolChoice(ToolChoiceMode.NONE)),)
 
@@ -21,7 +22,9 @@ def test_turns_two_and_three_evaluate_only_their_new_tokens(
     smollm2_path: Path, demo_repo: Path, tmp_path: Path
 ) -> None:
     trace = tmp_path / "trace.jsonl"
-    engine = LlamaEngine.load(smollm2_path, EngineConfig(n_ctx=4096), TraceWriter(trace))
+    engine = LlamaEngine.load(
+        smollm2_path, EngineConfig(n_threads=ENGINE_THREADS, n_ctx=4096), TraceWriter(trace)
+    )
     try:
         config = AgentConfig(
             max_steps=1, max_tokens=16, sampling=SamplingParams(temperature=0), plan=NO_TOOLS
@@ -57,7 +60,9 @@ def test_second_process_loads_the_prefix_from_disk(
     )
     stats = []
     for question in ("Where are tasks saved?", "How do I add a task?"):
-        engine = LlamaEngine.load(smollm2_path, EngineConfig(n_ctx=4096, prefix_cache_dir=cache))
+        engine = LlamaEngine.load(
+            smollm2_path, EngineConfig(n_threads=ENGINE_THREADS, n_ctx=4096, prefix_cache_dir=cache)
+        )
         try:
             agent = build_agent(engine, demo_repo, config)
             agent.warm_up()

@@ -9,6 +9,7 @@ import pytest
 from assistant.llm.engine import CancelToken, GenerationRequest, SamplingParams
 from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.trace import TraceWriter, read_trace
+from tests.conftest import ENGINE_THREADS
 
 GREEDY = SamplingParams(temperature=0.0)
 
@@ -23,13 +24,15 @@ def chatml(engine: LlamaEngine, text: str) -> list[int]:
 @pytest.fixture(scope="module")
 def smol(smollm2_path: Path, tmp_path_factory: pytest.TempPathFactory) -> LlamaEngine:
     trace = TraceWriter(tmp_path_factory.mktemp("trace") / "trace.jsonl")
-    return LlamaEngine.load(smollm2_path, EngineConfig(n_ctx=2048), trace=trace)
+    return LlamaEngine.load(
+        smollm2_path, EngineConfig(n_threads=ENGINE_THREADS, n_ctx=2048), trace=trace
+    )
 
 
 @pytest.mark.parametrize("model", ["smollm2", "tiny_gemma4"])
 def test_loads_and_streams(model: str, request: pytest.FixtureRequest) -> None:
     path = request.getfixturevalue(f"{model}_path")
-    engine = LlamaEngine.load(path, EngineConfig(n_ctx=1024))
+    engine = LlamaEngine.load(path, EngineConfig(n_threads=ENGINE_THREADS, n_ctx=1024))
     tok = engine.tokenizer
     prompt = ([tok.bos_id] if tok.bos_id is not None else []) + tok.tokenize("Hello")
     pieces = list(engine.generate(GenerationRequest(prompt, max_tokens=12, sampling=GREEDY)))
@@ -92,7 +95,9 @@ def test_same_prompt_twice_reuses_all_but_one_token(smol: LlamaEngine) -> None:
 def test_disk_prefix_cache_restores_state_in_a_new_engine(
     smollm2_path: Path, tmp_path: Path
 ) -> None:
-    config = EngineConfig(n_ctx=2048, prefix_cache_dir=tmp_path / "prefix")
+    config = EngineConfig(
+        n_threads=ENGINE_THREADS, n_ctx=2048, prefix_cache_dir=tmp_path / "prefix"
+    )
     system = "You are a careful assistant. " * 40
     first = LlamaEngine.load(smollm2_path, config)
     prefix = first.tokenizer.tokenize(f"<|im_start|>system\n{system}<|im_end|>\n", special=True)
@@ -116,7 +121,9 @@ def test_disk_prefix_cache_restores_state_in_a_new_engine(
 
 
 def test_tiny_gemma4_prefix_cache_roundtrip(tiny_gemma4_path: Path, tmp_path: Path) -> None:
-    config = EngineConfig(n_ctx=1024, prefix_cache_dir=tmp_path / "prefix")
+    config = EngineConfig(
+        n_threads=ENGINE_THREADS, n_ctx=1024, prefix_cache_dir=tmp_path / "prefix"
+    )
     engine = LlamaEngine.load(tiny_gemma4_path, config)
     tok = engine.tokenizer
     prefix = [tok.bos_id, *tok.tokenize("<|turn>system\nBe brief.<turn|>\n", special=True)]

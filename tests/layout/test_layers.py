@@ -3,7 +3,7 @@
     cli ─► agent, review, ui ─► protocols, tools, repo ─► llm ─► kernel
 
 The kernel is the handful of modules at the top of `assistant/` (errors,
-config, events, toolspec, netguard). Imports inside functions count too: a
+config, events, toolspec, netguard, fsutil). Imports inside functions count too: a
 lazy import is still a dependency."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "assistant.review": {"assistant.ui", "assistant.cli"},
     "assistant.ui": {"assistant.agent", "assistant.review", "assistant.cli"},
 }
-KERNEL = {"errors", "config", "events", "toolspec", "netguard"}
+KERNEL = {"errors", "config", "events", "toolspec", "netguard", "fsutil"}
 
 
 def _modules() -> list[tuple[str, Path]]:

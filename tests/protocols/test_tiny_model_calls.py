@@ -14,6 +14,7 @@ from assistant.llm.engine import GenerationRequest, SamplingParams
 from assistant.protocols.base import GrammarOptions
 from assistant.protocols.gemma4 import Gemma4Protocol
 from assistant.protocols.schema import validate
+from tests.conftest import ENGINE_THREADS
 from tests.protocols.tools_fixture import TOOLS
 
 N_CALLS = int(os.environ.get("ASSISTANT_TINY_CALLS", "100"))
@@ -27,7 +28,7 @@ BOUNDS = GrammarOptions(
 def tiny_engine(tiny_gemma4_path: Path) -> Any:
     engine_mod = pytest.importorskip("assistant.llm.llama")
     engine = engine_mod.LlamaEngine.load(
-        tiny_gemma4_path, engine_mod.EngineConfig(n_ctx=1024, seed=0)
+        tiny_gemma4_path, engine_mod.EngineConfig(n_threads=ENGINE_THREADS, n_ctx=1024, seed=0)
     )
     yield engine
     engine.close()

@@ -66,3 +66,25 @@ def test_map_outside_git(tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
     assert result.exit_code == 0 and "only_function" in result.output
+
+
+def test_map_cache_follows_assistant_cache_dir(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """All caches follow ASSISTANT_CACHE_DIR (issue 11): the repo map's SQLite
+    cache used to go to the platform cache dir regardless."""
+    import subprocess
+    import sys
+
+    root = make_repo({"lib.py": "def helper():\n    pass\n"})
+    cache = tmp_path / "my-cache"
+    env = dict(os.environ, ASSISTANT_CACHE_DIR=str(cache), XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant", "map"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert list((cache / "repomap").glob("*.sqlite"))
+    assert not (tmp_path / "xdg").exists()

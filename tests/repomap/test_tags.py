@@ -65,6 +65,10 @@ def test_non_utf8_source() -> None:
 def test_unknown_extensions() -> None:
     assert language_for("README.md") is None
     assert language_for("Makefile") is None
-    assert language_for("lib/x.H") is None or language_for("lib/x.H") in LANGUAGES
+    # Extensions match case-insensitively (a `.H` header is C, as `.h` is);
+    # file names match exactly.
+    assert language_for("lib/x.H") == language_for("lib/x.h") == "c"
+    assert language_for("SRC/MAIN.PY") == "python"
+    assert language_for("rakefile") is None
     assert language_for("Rakefile") == "ruby"
     assert all(lang in LANGUAGES for lang in EXTENSIONS.values())

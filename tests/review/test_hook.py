@@ -132,7 +132,7 @@ def test_status_and_uninstall_cli(repo: Path, replay_env: dict[str, str]) -> Non
 
 def test_core_hooks_path_is_honoured(repo: Path, replay_env: dict[str, str]) -> None:
     git(repo, "config", "core.hooksPath", ".githooks")
-    state = hook.install(GitRepo(repo), ["--fail-on", "error"])
+    state = hook.install(GitRepo(repo), ["--fail-on", "error"], force=True)
     assert state.path == repo / ".githooks" / "pre-commit"
     assert commit(repo, replay_env).returncode != 0
 

@@ -16,6 +16,7 @@ from assistant.review.findings import Limits, findings_schema
 from assistant.review.gitsource import DiffMode, DiffSpec, GitRepo
 from assistant.review.model import LlamaReviewer, Reply, Reviewer, ReviewRequest
 from assistant.review.runner import ReviewOptions, collect_files, run_review
+from tests.conftest import ENGINE_THREADS
 from tests.review.conftest import commit_all, git, run_cli, write
 
 STAGED = DiffSpec(DiffMode.STAGED)
@@ -50,7 +51,9 @@ def _check_schema(item: dict[str, object], files: list[str]) -> None:
 def test_twenty_reviews_with_tiny_gemma4_are_schema_valid_and_anchored(
     tiny_gemma4_path: Path, git_repo: Path
 ) -> None:
-    engine = LlamaEngine.load(tiny_gemma4_path, EngineConfig(n_ctx=4096, seed=0))
+    engine = LlamaEngine.load(
+        tiny_gemma4_path, EngineConfig(n_threads=ENGINE_THREADS, n_ctx=4096, seed=0)
+    )
     # min_findings=1: a random model would otherwise mostly answer with an
     # empty list, and anchoring would go untested.
     # Short bounds keep the random model's answers (and the test) short.

@@ -12,7 +12,7 @@ from assistant.tools.approval import ApprovalPolicy
 from assistant.tools.journal import UndoJournal
 from assistant.tools.registry import Toolbox
 from assistant.tools.result import ToolError
-from assistant.tools.sandbox import decode_text, encode_text
+from assistant.tools.sandbox import decode_text, encode_text, normalize_input
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -61,13 +61,31 @@ def test_edit_then_undo_is_identity(
     result = box.call(
         "edit_file", {"path": "subject.txt", "old_text": old_text, "new_text": new_text}
     )
+    # The tool edits the text as the model sees it (decoded, consistent line
+    # endings shown as LF, the model's own CR/CRLF taken as LF too) and writes
+    # it back in the file's own encoding and line endings.
+    text, fmt = decode_text(original, "subject.txt")
+    old, new = normalize_input(old_text, fmt), normalize_input(new_text, fmt)
     simple = "\r" not in content and not content.startswith("\ufeff")
-    if simple:
-        # Plain LF text: the unique exact match is always applied, and only it.
-        assert result.ok, result.text
-        assert target.read_bytes() == content.replace(old_text, new_text).encode("utf-8")
+    if old == new:
+        assert result.text == "error: old_text and new_text are the same; nothing to change"
+    elif old.strip() and text.count(old) == 1:
+        expected = encode_text(text.replace(old, new), fmt, "subject.txt")
+        if expected == original:
+            assert result.text == "error: the edit would not change the file; nothing to do"
+        else:
+            assert result.ok, result.text
+            assert target.read_bytes() == expected
+            if simple:  # plain LF text: exactly the one match replaced, byte for byte
+                assert expected == content.replace(old_text, new).encode("utf-8")
     else:
-        assert result.ok or result.text.startswith("error: ")
+        assert not simple  # a plain LF text's unique match is unique in the model's view
+        if result.ok:
+            # No unique exact match in the model's view: only a reported
+            # fuzzy match may apply.
+            assert "note: old_text did not match exactly" in result.text
+        else:
+            assert result.text.startswith("error: ") and target.read_bytes() == original
     outcomes = box.undo(1)
     if result.ok:
         assert [o.reverted for o in outcomes] == [True]

@@ -17,8 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
+from assistant.config import user_cache_dir
 from assistant.repo.repomap.tags import Definition, FileTags
 
 SCHEMA_VERSION = "1"
@@ -29,8 +28,8 @@ Stamp = tuple[int, int, str]  # size, mtime_ns, grammar version
 
 def default_cache_path(root: Path) -> Path:
     key = hashlib.sha1(os.path.realpath(root).encode("utf-8", "surrogateescape")).hexdigest()
-    base = Path(platformdirs.user_cache_dir("assistant", appauthor=False))
-    return base / "repomap" / f"{Path(root).resolve().name[:40]}-{key[:16]}.sqlite"
+    # The same cache root as every other cache (ASSISTANT_CACHE_DIR honoured).
+    return user_cache_dir() / "repomap" / f"{Path(root).resolve().name[:40]}-{key[:16]}.sqlite"
 
 
 @dataclass(frozen=True)
