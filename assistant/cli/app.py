@@ -18,7 +18,7 @@ from rich.table import Table
 
 from assistant import __version__, netguard
 from assistant.config import load_settings, user_cache_dir, user_config_file
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, UsageError
 
 app = typer.Typer(
     name="assistant",
@@ -100,13 +100,21 @@ def model_list() -> None:
 
 @model_app.command("info")
 def model_info(
-    path: Annotated[Path, typer.Argument(help="A GGUF file.")],
+    path: Annotated[Path | None, typer.Argument(help="A GGUF file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Show a llama-server's model instead.")
+    ] = None,
 ) -> None:
-    """Read a GGUF's metadata without loading its weights."""
+    """Read a GGUF's metadata without loading its weights (or ask a llama-server)."""
     from assistant.llm.gguf import read_gguf_info
     from assistant.protocols.detect import protocol_for_template
 
+    if endpoint is not None:
+        _print_endpoint(endpoint, as_json)
+        return
+    if path is None:
+        raise UsageError("give a GGUF file, or --endpoint URL for a llama-server")
     info = read_gguf_info(path)
     data = {
         "path": str(info.path),
@@ -125,6 +133,26 @@ def model_info(
         return
     table = Table(show_header=False)
     for key, value in data.items():
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def _print_endpoint(url: str, as_json: bool) -> None:
+    from assistant.agent.runtime import API_KEY_ENV
+    from assistant.llm.remote import server_summary
+
+    netguard.allow_endpoint(url)
+    from assistant.protocols.detect import protocol_for_template
+
+    summary = server_summary(url, os.environ.get(API_KEY_ENV) or None)
+    template = str(summary.pop("chat template") or "")
+    summary["chat template"] = bool(template)
+    summary["protocol"] = protocol_for_template(template or None)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    table = Table(show_header=False)
+    for key, value in summary.items():
         table.add_row(key, str(value))
     console.print(table)
 
@@ -191,6 +219,17 @@ def doctor() -> None:
     except AssistantError as exc:
         rows.append(("model", f"[red]{exc.message}[/]"))
     rows.append(("threads", f"{settings.threads or physical_cores()} (physical cores)"))
+    if settings.endpoint:
+        from assistant.agent.runtime import API_KEY_ENV
+        from assistant.llm.remote import server_summary
+
+        netguard.allow_endpoint(settings.endpoint)
+        try:
+            summary = server_summary(settings.endpoint, os.environ.get(API_KEY_ENV) or None)
+            summary["chat template"] = bool(summary["chat template"])
+            rows.extend((f"server {key}", str(value)) for key, value in summary.items())
+        except AssistantError as exc:
+            rows.append(("server", f"[red]{exc.message}[/]"))
     try:
         import llama_cpp
 

@@ -204,6 +204,36 @@ def _unreachable(url: str, exc: Exception) -> str:
     )
 
 
+def server_summary(url: str, api_key: str | None = None) -> dict[str, object]:
+    """What `doctor` and `model info --endpoint` show about a server: its model,
+    context per slot, slots, build and whether it caches prompts."""
+    client = ServerClient(url, api_key)
+    try:
+        info = read_server_info(client)
+        slots = client.get("/slots") if info.raw.get("endpoint_slots") else None
+    except EndpointError as exc:
+        if "/slots" not in exc.message:
+            raise
+        slots = None
+    finally:
+        client.close()
+    params = (info.raw.get("default_generation_settings") or {}).get("params") or {}
+    return {
+        "endpoint": info.url,
+        "model": info.model_name,
+        "context per slot": info.n_ctx,
+        "slots": info.total_slots,
+        "slots busy": (
+            sum(1 for s in slots if isinstance(s, dict) and s.get("is_processing"))
+            if isinstance(slots, list)
+            else "unknown (--no-slots)"
+        ),
+        "build": info.build_info,
+        "prompt caching": "on" if params.get("cache_prompt", True) else "off",
+        "chat template": info.chat_template or "",
+    }
+
+
 def read_server_info(client: ServerClient) -> ServerInfo:
     props = client.get("/props")
     if not isinstance(props, dict) or "default_generation_settings" not in props:
