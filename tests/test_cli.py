@@ -38,7 +38,8 @@ def test_config_show_reports_sources(git_repo: Path) -> None:
 
 
 def test_bad_repo_config_is_a_usage_error(git_repo: Path) -> None:
-    (git_repo / ".assistant.toml").write_text("approval = 'yolo'\n")
+    # (approval in the repo file is only read once trusted: see tests/test_config.py)
+    (git_repo / ".assistant.toml").write_text("n_ctx = 1.9\n")
     out = run("config", "show", cwd=git_repo)
     assert out.returncode == 2
     assert out.stderr.startswith("error:") and "Traceback" not in out.stderr

@@ -14,11 +14,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from assistant import __version__, netguard
 from assistant.config import load_settings, user_cache_dir, user_config_file
-from assistant.errors import AssistantError, UsageError
+from assistant.errors import AssistantError, ModelLoadError, UsageError
 
 app = typer.Typer(
     name="assistant",
@@ -211,13 +212,19 @@ def doctor() -> None:
     from assistant.llm.models import resolve_model_path
 
     rows: list[tuple[str, str]] = []
+    failed: AssistantError | None = None
     rows.append(("assistant", __version__))
     rows.append(("python", platform.python_version()))
     settings = load_settings(repo_root_or_cwd())
     try:
-        rows.append(("model", str(resolve_model_path(None, settings))))
+        model_path = resolve_model_path(None, settings)
+        from assistant.llm.gguf import read_gguf_info
+
+        read_gguf_info(model_path)  # truncated or corrupt: said here, not at load
+        rows.append(("model", str(model_path)))
     except AssistantError as exc:
-        rows.append(("model", f"[red]{exc.message}[/]"))
+        rows.append(("model", f"[red]{escape(exc.message)}[/]"))
+        failed = exc
     rows.append(("threads", f"{settings.threads or physical_cores()} (physical cores)"))
     if settings.endpoint:
         from assistant.agent.runtime import API_KEY_ENV
@@ -252,6 +259,8 @@ def doctor() -> None:
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+    if isinstance(failed, ModelLoadError):  # a model file that is there but unusable
+        raise typer.Exit(failed.exit_code)
 
 
 def _register_commands() -> None:

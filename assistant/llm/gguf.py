@@ -6,6 +6,7 @@ error instead of a crash in native code."""
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,19 @@ FILE_TYPES = {
 }  # fmt: skip
 
 
+# ggml type id -> (elements per block, bytes per block), as gguf-py's
+# GGML_QUANT_SIZES (llama.cpp gguf-py/gguf/constants.py) lists them.
+GGML_BLOCKS: dict[int, tuple[int, int]] = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+    9: (32, 40), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176),
+    14: (256, 210), 15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98),
+    19: (256, 50), 20: (32, 18), 21: (256, 110), 22: (256, 82), 23: (256, 136), 24: (1, 1),
+    25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2), 34: (256, 54),
+    35: (256, 66), 39: (32, 17), 40: (64, 36), 41: (128, 18),
+}  # fmt: skip
+DEFAULT_ALIGNMENT = 32
+
+
 @dataclass
 class GGUFInfo:
     path: Path
@@ -47,6 +61,8 @@ class GGUFInfo:
     metadata: dict[str, Any] = field(default_factory=dict)
     tensor_count: int = 0
     parameter_count: int = 0
+    file_size: int = 0
+    needed_size: int = 0  # where the last tensor's data ends (0: not known)
 
     @property
     def architecture(self) -> str:
@@ -82,7 +98,10 @@ class _Reader:
     def take(self, n: int) -> bytes:
         data = self.fh.read(n)
         if len(data) != n:
-            raise ModelLoadError(f"{self.path} is truncated (GGUF header ends early)")
+            raise ModelLoadError(
+                f"{self.path} is truncated: the GGUF header ends early, at "
+                f"{os.fstat(self.fh.fileno()).st_size} bytes; download again"
+            )
         return data
 
     def scalar(self, fmt: str) -> Any:
@@ -115,9 +134,9 @@ class _Reader:
             self.fh.seek(struct.calcsize(_SCALARS[item_type]) * count, 1)
             return
         if item_type == _STRING:
-            unpack, read, seek = struct.unpack, self.fh.read, self.fh.seek
+            unpack, take, seek = struct.unpack, self.take, self.fh.seek
             for _ in range(count):
-                (n,) = unpack("<Q", read(8))
+                (n,) = unpack("<Q", take(8))
                 seek(n, 1)
             return
         for _ in range(count):
@@ -125,12 +144,16 @@ class _Reader:
 
 
 def read_gguf_info(path: Path) -> GGUFInfo:
+    """The header of a GGUF file. Raises ModelLoadError (exit 3) with one line
+    for a file that is not GGUF, is corrupt, or is shorter than its own tensor
+    table says (a download cut short)."""
     path = Path(path).expanduser()
     if not path.exists():
         raise ModelNotFoundError(f"model file not found: {path}")
     if not path.is_file():
         raise ModelLoadError(f"model path is not a file: {path}")
     with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
         reader = _Reader(fh, path)
         if fh.read(4) != b"GGUF":
             raise ModelLoadError(f"{path} is not a GGUF model file")
@@ -139,10 +162,13 @@ def read_gguf_info(path: Path) -> GGUFInfo:
             raise ModelLoadError(f"{path}: unsupported GGUF version {version}")
         n_tensors = reader.scalar("<Q")
         n_kv = reader.scalar("<Q")
-        info = GGUFInfo(path=path, version=version, tensor_count=n_tensors)
+        if n_tensors > 1 << 24 or n_kv > 1 << 24:
+            raise ModelLoadError(f"{path} is corrupt ({n_tensors} tensors, {n_kv} keys)")
+        info = GGUFInfo(path=path, version=version, tensor_count=n_tensors, file_size=size)
         for _ in range(n_kv):
             key = reader.string()
             info.metadata[key] = reader.value(reader.scalar("<I"))
+        data_end = 0  # relative to the start of the data section
         for _ in range(n_tensors):
             reader.string()
             n_dims = reader.scalar("<I")
@@ -151,7 +177,19 @@ def read_gguf_info(path: Path) -> GGUFInfo:
             count = 1
             for _ in range(n_dims):
                 count *= reader.scalar("<Q")
-            reader.scalar("<I")  # ggml type
-            reader.scalar("<Q")  # data offset
+            ggml_type = reader.scalar("<I")
+            offset = reader.scalar("<Q")
             info.parameter_count += count
+            block = GGML_BLOCKS.get(ggml_type)
+            if block is not None:
+                data_end = max(data_end, offset + -(-count // block[0]) * block[1])
+        alignment = info.metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+        if not isinstance(alignment, int) or alignment <= 0:
+            alignment = DEFAULT_ALIGNMENT
+        data_start = -(-fh.tell() // alignment) * alignment
+    info.needed_size = data_start + data_end if n_tensors else 0
+    if info.needed_size > size:
+        raise ModelLoadError(
+            f"{path} is truncated: {size} of {info.needed_size} bytes; download again"
+        )
     return info

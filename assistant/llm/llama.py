@@ -112,6 +112,9 @@ def check_gguf_file(path: Path) -> None:
         magic = fh.read(4)
     if magic != GGUF_MAGIC:
         raise ModelLoadError(f"{path} is not a GGUF model file (bad magic {magic!r})")
+    from assistant.llm.gguf import read_gguf_info
+
+    read_gguf_info(path)  # a truncated or corrupt header: one line, before llama.cpp
 
 
 def model_identity(path: Path) -> str:

@@ -77,6 +77,7 @@ def git_dirs(root: Path) -> list[Path]:
         out = subprocess.run(
             ["git", "rev-parse", "--absolute-git-dir", "--git-common-dir"],
             cwd=root,
+            env=git_env(),
             capture_output=True,
             text=True,
             check=False,

@@ -224,3 +224,48 @@ def test_status_reads_the_command_of_the_new_script(repo: Path) -> None:
     state = hook.install(GitRepo(repo), ["--fail-on", "warning"])
     assert state.command is not None and "review --staged --fail-on warning" in state.command
     assert subprocess.run(["sh", "-n", str(state.path)]).returncode == 0
+
+
+def _with_template(source: Path, target: Path, template: str) -> Path:
+    """A copy of a GGUF with another chat template (tensors copied as they are)."""
+    import gguf
+
+    reader = gguf.GGUFReader(source)
+    arch = str(reader.fields["general.architecture"].contents())
+    writer = gguf.GGUFWriter(str(target), arch)
+    for field in reader.fields.values():
+        if field.name.startswith("GGUF.") or field.name == "general.architecture":
+            continue
+        vtype = gguf.GGUFValueType(field.types[0])
+        value = template if field.name == "tokenizer.chat_template" else field.contents()
+        if vtype == gguf.GGUFValueType.ARRAY:
+            sub = gguf.GGUFValueType(field.types[1])
+            writer.add_key_value(field.name, value, vtype, sub_type=sub)
+        else:
+            writer.add_key_value(field.name, value, vtype)
+    for tensor in reader.tensors:
+        shape = list(reversed([int(x) for x in tensor.shape]))
+        writer.add_tensor(tensor.name, tensor.data, raw_shape=shape, raw_dtype=tensor.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return target
+
+
+def test_chat_template_that_raises_lets_the_commit_through(
+    repo: Path, tiny_gemma4_path: Path, tmp_path: Path
+) -> None:
+    """The tiny Gemma 4 with a template that raises a TypeError when rendered.
+    Was: the TypeError escaped the review (exit 1) and the commit was refused."""
+    model = _with_template(
+        tiny_gemma4_path, tmp_path / "bad-template.gguf", "{{ messages[0]['content'] + 1 }}"
+    )
+    env = cli_env(ASSISTANT_MODEL=str(model))
+    hook.install(GitRepo(repo), ["--max-answer-tokens", "4"])
+    before = head(repo)
+    proc = commit(repo, env)
+    assert proc.returncode == 0, proc.stderr
+    assert head(repo) != before
+    assert "commit allowed" in proc.stderr or "commit not reviewed" in proc.stderr
+    assert "Traceback" not in proc.stderr
