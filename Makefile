@@ -9,7 +9,9 @@ export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 DEMO_DIR ?= $(or $(TMPDIR),/tmp)/assistant-demo
 DEMO_QUESTION ?= What does this project do, and how are tasks saved?
 
-.PHONY: demo test install install-dev models lint typecheck pytest bench clean
+EVAL_ARGS ?= --tries 2 --max-tokens 256 --max-steps 4
+
+.PHONY: eval-demo demo test install install-dev models lint typecheck pytest bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +32,14 @@ models: install-dev
 demo: install
 	$(PY) -m tests.fixtures.build_models --smollm2-path > $(VENV)/demo-model
 	@rm -rf "$(DEMO_DIR)" && cp -r examples/demo-repo "$(DEMO_DIR)"
-	@cd "$(DEMO_DIR)" && git init -q && git add -A && git -c user.name=demo -c user.email=demo@example.com commit -qm "demo repo"
+	@cd "$(DEMO_DIR)" && git init -q && git add -A && GIT_AUTHOR_DATE=2025-01-01T12:00:00Z GIT_COMMITTER_DATE=2025-01-01T12:00:00Z git -c user.name=demo -c user.email=demo@example.com commit -qm "demo repo"
 	cd "$(DEMO_DIR)" && ASSISTANT_REPEAT_PENALTY=1.2 "$(abspath $(VENV))/bin/assistant" ask --max-tokens 400 --model "$$(cat "$(abspath $(VENV))/demo-model")" "$(DEMO_QUESTION)"
+
+# The shipped suite (examples/evals) on the demo model: the table, and eval-demo.json.
+eval-demo: install
+	$(PY) -m pip install -q pytest
+	$(PY) -m tests.fixtures.build_models --smollm2-path > $(VENV)/demo-model
+	ASSISTANT_REPEAT_PENALTY=1.2 $(VENV)/bin/assistant eval run --suite examples/evals --model "$$(cat $(VENV)/demo-model)" $(EVAL_ARGS) -o eval-demo.json
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -46,15 +46,29 @@ class Settings:
     threads: int | None = None
     kv_type: str | None = None
     flash_attn: bool = False
-    temperature: float = 0.2
+    # Sampling: None takes the model's recommendation (GGUF general.sampling.*,
+    # else its model card; see llm/sampling_defaults.py).
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    tool_temperature: float = 0.2  # tool-call arguments under a grammar
     repeat_penalty: float = 1.0  # >1 helps very small models that loop; hurts exact copying
     max_tokens: int = 2048
+    stop_repetition: bool = True  # stop an answer that loops (the same n-gram cycle)
     think: bool = False
     approval: str = "ask"  # ask | auto-edit | read-only
     allow_commands: bool = False
     map_tokens: int = 1024
     prefix_cache_mb: int = 2048
     endpoint: str | None = None
+    # Checks after the model's changes (see agent/checks.py). The commands are
+    # PRIVILEGED: a repo's own .assistant.toml sets them only once trusted.
+    lint_command: str | None = None  # e.g. "ruff check {files}"
+    test_command: str | None = None  # e.g. "pytest -x -q"
+    auto_test: bool = False  # chat: run the checks after every turn that changed files
+    fix_rounds: int = 2  # times the model is shown a failure and asked to fix it
+    check_timeout: int = 300  # seconds per check command
+    chat_template: str | None = None  # a Jinja file used instead of the GGUF's own template
     sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     # One-line remarks for the user (a capped value, ignored repo settings).
     notes: list[str] = field(default_factory=list, repr=False, compare=False)
@@ -104,10 +118,15 @@ _RANGES: dict[str, _Range] = {
     "n_ctx": _Range(256, 1 << 24),
     "threads": _Range(1, None),  # above the core count: capped with a note
     "temperature": _Range(0, 100),
+    "tool_temperature": _Range(0, 100),
+    "top_k": _Range(0, 1 << 24),
+    "top_p": _Range(0, 1),
     "repeat_penalty": _Range(0.01, 100),
     "max_tokens": _Range(1, 1 << 24),
     "map_tokens": _Range(0, 1 << 20),
     "prefix_cache_mb": _Range(0, 1 << 30),
+    "fix_rounds": _Range(0, 100),
+    "check_timeout": _Range(1, 1 << 20),
 }
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")

@@ -10,15 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.llm.engine import GenerationStats
-
-
-class StopReason(enum.Enum):
-    END_OF_TURN = "end_of_turn"  # the model closed its turn (<turn|> / <eos>)
-    TOOL_CALL = "tool_call"  # the model stopped to wait for tool results
-    MAX_TOKENS = "max_tokens"
-    CANCELLED = "cancelled"  # Ctrl-C or an explicit cancel
-    ERROR = "error"
+# StopReason is defined beside the engine, which is where generation stops.
+from assistant.llm.engine import GenerationStats, StopReason
 
 
 @dataclass(frozen=True)
@@ -64,6 +57,11 @@ class Progress:
 
     message: str
     new_tokens: int = 0
+    # While the prompt is read: tokens evaluated so far of `total`, and the
+    # seconds that took (the renderer turns them into an ETA).
+    done: int = 0
+    total: int = 0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +108,18 @@ class Outcome(enum.Enum):
     def ok(self) -> bool:
         return self is Outcome.DONE
 
+    @classmethod
+    def after(cls, reason: StopReason) -> Outcome:
+        """The turn's outcome when the model stopped for `reason` and no tool call
+        follows: the one mapping from a stop reason to an outcome."""
+        return _OUTCOME_AFTER.get(reason, cls.DONE)
+
+
+_OUTCOME_AFTER = {
+    StopReason.CANCELLED: Outcome.CANCELLED,
+    StopReason.MAX_TOKENS: Outcome.TRUNCATED,
+}
+
 
 @dataclass(frozen=True)
 class TurnFinished:
@@ -119,6 +129,24 @@ class TurnFinished:
     tool_calls: int
     changed_files: tuple[str, ...]
     stats: GenerationStats  # summed over the steps of the turn
+
+
+@dataclass(frozen=True)
+class CheckFinished:
+    """A lint or test command the user configured ran after the model's
+    changes (`round` 0 is the first check, 1… the checks after each fix)."""
+
+    kind: str  # "lint" | "test"
+    command: str
+    exit_code: int | None  # None: timed out or could not start
+    output: str  # clipped to what matters; what the model is shown
+    round: int
+    timed_out: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
 
 
 AgentEvent = Event | Progress | ToolStarted | ToolFinished | Notice | StepStats | TurnFinished

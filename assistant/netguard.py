@@ -1,5 +1,4 @@
-"""Refuse every network connection except loopback, the user's own
-`--endpoint`, and `assistant model pull`.
+"""Refuse every network connection except loopback and `assistant model pull`.
 
 Installed with `sys.addaudithook` at CLI start: the `socket.connect` audit
 event fires for every connection Python makes (and for DNS-free raw sockets
@@ -94,7 +93,7 @@ def allow_network(hosts: Iterable[str], suffixes: Iterable[str] = ()) -> Iterato
 def _blocked(host: str) -> NetworkBlockedError:
     return NetworkBlockedError(
         f"blocked a network connection to {host}: assistant never sends your code anywhere "
-        "(only `assistant model pull` and your own --endpoint may use the network)"
+        "(only `assistant model pull` may use the network)"
     )
 
 
@@ -113,7 +112,7 @@ def _audit_lookup(args: tuple[object, ...]) -> None:
     host = args[0]
     if isinstance(host, bytes):
         host = host.decode("ascii", "replace")
-    if not isinstance(host, str) or _is_loopback(host) or host in _allowed_hosts:
+    if not isinstance(host, str) or _is_loopback(host):
         return
     if not _name_allowed(host):
         raise _blocked(host)

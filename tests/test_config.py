@@ -24,7 +24,7 @@ def test_layers_and_sources(tmp_path: Path) -> None:
     assert settings.n_ctx == 8192 and settings.sources["n_ctx"].endswith(".assistant.toml")
     assert settings.approval == "read-only" and settings.sources["approval"] == "environment"
     assert settings.map_tokens == 700 and settings.sources["map_tokens"] == "command line"
-    assert settings.temperature == 0.2 and settings.sources["temperature"] == "default"
+    assert settings.temperature is None and settings.sources["temperature"] == "default"
 
 
 def test_bad_values_are_usage_errors(tmp_path: Path) -> None:

@@ -288,6 +288,14 @@ class ToolContext:
         diff = unified_diff(
             rel, _decode_for_diff(before), _decode_for_diff(after), created=before is None
         )
+        if before is not None:
+            # Counts, so that replacing 50 lines with 1 does not pass as "(1 line)".
+            removed, added = _diff_counts(diff)
+            counts = f"; -{removed} +{added} lines"
+            if removed >= LARGE_DELETION and removed > 2 * added:
+                counts += f"; deletes {removed} lines"
+            summary += counts
+            model_text = _first_line_plus(model_text, counts)
         protected = is_protected(rel)
         if protected:
             summary += " [changes the assistant's own configuration]"
@@ -309,7 +317,10 @@ class ToolContext:
                     f"\n(note: {rel} configures the assistant itself; applying it needs the "
                     "user's approval of this change, or --yes --allow-protected)"
                 )
-            return ToolResult(True, model_text + note, diff=diff, path=rel)
+            # First line "would …", not "wrote …": the user reads it too.
+            _, newline, details = model_text.partition("\n")
+            text = f"ok: would {summary}{newline}{details}{note}"
+            return ToolResult(True, text, diff=diff, path=rel)
         self.approve(request)
         # The user may have taken a while to answer, and another process may be editing
         # too: walk to the file again (no symlinks), lock its directory, and write only
@@ -374,3 +385,24 @@ class ToolContext:
                 )
             )
         return "".join(parts)
+
+
+LARGE_DELETION = 20  # removed lines worth flagging when far more than were added
+
+
+def _diff_counts(diff: str) -> tuple[int, int]:
+    """Removed and added lines of a unified diff (headers excluded)."""
+    removed = added = 0
+    for line in diff.splitlines():
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("-"):
+            removed += 1
+        elif line.startswith("+"):
+            added += 1
+    return removed, added
+
+
+def _first_line_plus(text: str, extra: str) -> str:
+    first, sep, rest = text.partition("\n")
+    return first + extra + sep + rest

@@ -12,6 +12,8 @@ from assistant.tools.result import ToolError, ToolResult
 from assistant.tools.sandbox import MAX_TEXT_CHARS, encode_text, normalize_input
 from assistant.tools.schema import ExistingPath
 
+from assistant.repo.syntax import check_syntax
+
 SNIPPET_LINES = 30
 
 
@@ -86,6 +88,8 @@ def edit_file(
         f"line{'s' if count > 1 else ''} {', '.join(str(n) for n in starts[:10])} ({how})"
         + note
         + _snippet(updated, outcome.spans[0].start, len(outcome.spans[0].replacement))
+        + "\n"
+        + check_syntax(rel, text, updated).message
     )
     return ctx.commit_change("edit_file", loaded.resolved, loaded.data, after, summary, model_text)
 

@@ -1,37 +1,27 @@
 """git_status and git_diff: read-only views of the repository's state.
 
-git runs with --no-optional-locks (so even `status` never rewrites .git/index) and
-without external diff or textconv drivers (which would run configured commands)."""
+git runs through `assistant.repo.git` (no optional locks, so even `status` never
+rewrites .git/index; network-free) and without external diff or textconv drivers
+(which would run configured commands)."""
 
 from __future__ import annotations
-
-import subprocess
 
 from assistant.tools.context import ToolContext
 from assistant.tools.result import ToolError, ToolResult
 
-from assistant.repo.git import git_env
+from assistant.repo.git import GitError, run_git
 
 MAX_CHARS = 30_000
 
 
 def _git(ctx: ToolContext, *args: str) -> str:
-    env = dict(git_env(), GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
     try:
-        proc = subprocess.run(
-            ["git", "--no-optional-locks", "-c", "core.quotepath=off", *args],
-            cwd=ctx.root,
-            capture_output=True,
-            env=env,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        result = run_git(ctx.root, *args, timeout=30)
+    except GitError as exc:
         raise ToolError(f"git could not run: {exc}") from None
-    if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ToolError(f"git {args[0]} failed: {message[0] if message else proc.returncode}")
-    return proc.stdout.decode("utf-8", "replace")
+    if not result.ok:
+        raise ToolError(f"git {args[0]} failed: {result.error}")
+    return result.stdout.decode("utf-8", "replace")
 
 
 def _cap(text: str, what: str) -> str:

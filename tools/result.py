@@ -2,26 +2,12 @@
 
 The model sees `ToolResult.text` only; the renderer also gets `diff`. Tools signal a
 refusal by raising `ToolError`; `Toolbox.call` turns it into a result, so bad model
-input never escapes as an exception."""
+input never escapes as an exception. `ToolResult` itself is the kernel's
+(`assistant.toolspec`), shared with the protocols and the loop."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-ERROR_PREFIX = "error: "
-
-
-@dataclass(frozen=True)
-class ToolResult:
-    ok: bool
-    text: str  # what the model sees
-    diff: str = ""  # unified diff of a change, for the renderer
-    path: str | None = None  # repo-relative posix path the call was about, if any
-
-    @classmethod
-    def error(cls, message: str, path: str | None = None) -> ToolResult:
-        text = message if message.startswith(ERROR_PREFIX) else ERROR_PREFIX + message
-        return cls(ok=False, text=text, path=path)
+from assistant.toolspec import ERROR_PREFIX, ToolResult
 
 
 class ToolError(Exception):
@@ -34,3 +20,6 @@ class ToolError(Exception):
 
     def result(self) -> ToolResult:
         return ToolResult.error(self.message, self.path)
+
+
+__all__ = ["ERROR_PREFIX", "ToolError", "ToolResult"]

@@ -14,6 +14,8 @@ from assistant.tools.sandbox import (
     show_controls,
 )
 
+from assistant.repo.syntax import check_syntax
+
 
 def write_file(ctx: ToolContext, path: str, content: str) -> ToolResult:
     """Create a new file with this content, or replace the whole content of a file you
@@ -50,7 +52,8 @@ def write_file(ctx: ToolContext, path: str, content: str) -> ToolResult:
             None,
             after,
             f"create {rel} ({lines} line{'s' if lines != 1 else ''})",
-            f"ok: created {rel} ({lines} line{'s' if lines != 1 else ''})",
+            f"ok: created {rel} ({lines} line{'s' if lines != 1 else ''})\n"
+            + check_syntax(rel, None, text).message,
         )
     ctx.require_fresh(rel, before, "overwrite")
     old_text, fmt = decode_text(before, rel)
@@ -70,5 +73,6 @@ def write_file(ctx: ToolContext, path: str, content: str) -> ToolResult:
         before,
         after,
         f"overwrite {rel} ({lines} line{'s' if lines != 1 else ''})",
-        f"ok: wrote {rel} ({lines} line{'s' if lines != 1 else ''})",
+        f"ok: wrote {rel} ({lines} line{'s' if lines != 1 else ''})\n"
+        + check_syntax(rel, old_text, text).message,
     )

@@ -14,11 +14,11 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import Any
 
 from assistant.agent.session import ContextFull, Session
 from assistant.errors import GenerationFailed
@@ -46,7 +46,15 @@ from assistant.llm.engine import (
     GrammarSpec,
     SamplingParams,
 )
-from assistant.protocols.base import GrammarOptions, ToolChoice, ToolChoiceMode, ToolResult
+from assistant.llm.repetition import RepetitionLimit
+from assistant.protocols.base import (
+    GrammarOptions,
+    Message,
+    Role,
+    ToolChoice,
+    ToolChoiceMode,
+    ToolResult,
+)
 from assistant.tools.registry import Toolbox
 from assistant.toolspec import EXISTING_PATH_KEY, ToolSpec
 
@@ -100,6 +108,8 @@ class AgentConfig:
     sampling: SamplingParams = field(default_factory=lambda: SamplingParams(temperature=0.2))
     # Tool choice for the first steps of every turn; later steps are "auto".
     plan: tuple[ToolStep, ...] = ()
+    # Stop an answer that loops (None: never); see llm/repetition.py.
+    repetition: RepetitionLimit | None = field(default_factory=RepetitionLimit)
     grammar_options: GrammarOptions = field(
         default_factory=lambda: GrammarOptions(max_string_tokens=2048, max_array_items=64)
     )
@@ -117,6 +127,7 @@ class _Turn:
     changed: list[str] = field(default_factory=list)
     seen: Counter[str] = field(default_factory=Counter)
     stats: GenerationStats = field(default_factory=GenerationStats)
+    cut_steps: int = 0  # steps whose generation hit max_tokens
 
 
 class Agent:
@@ -187,15 +198,24 @@ class Agent:
             if text_out.strip():
                 turn.answer = text_out.strip()
             if done.reason is StopReason.CANCELLED:
-                outcome = Outcome.CANCELLED
+                outcome = Outcome.after(done.reason)
                 break
             if done.reason is StopReason.ERROR:
                 outcome = Outcome.FAILED
                 break
+            if self.engine.last_stats.stop_reason is StopReason.MAX_TOKENS:
+                turn.cut_steps += 1
             if done.reason is not StopReason.TOOL_CALL or not calls:
-                if done.reason is StopReason.MAX_TOKENS:
-                    emit(Notice("the answer was cut at the token limit", warning=True))
-                    outcome = Outcome.TRUNCATED
+                outcome = Outcome.after(done.reason)
+                if outcome is Outcome.TRUNCATED:
+                    what = "a tool call" if calls else "the answer"
+                    emit(
+                        Notice(
+                            f"{what} was cut at the token limit ({self.config.max_tokens:,} "
+                            "tokens; raise it with --max-tokens)",
+                            warning=True,
+                        )
+                    )
                 elif not text_out.strip() and not calls:
                     emit(Notice("the model returned an empty answer", warning=True))
                     outcome = Outcome.EMPTY
@@ -210,13 +230,14 @@ class Agent:
                 break
             if turn.steps >= self.config.max_steps:
                 # The calls of the last step ran; only the model's follow-up is cut.
-                emit(
-                    Notice(
-                        f"stopped after {turn.steps} steps: the model kept calling tools "
-                        "without finishing (raise the limit with --max-steps)",
-                        warning=True,
-                    )
+                why = (
+                    "every call was cut at the token limit (raise it with --max-tokens, "
+                    f"now {self.config.max_tokens:,})"
+                    if turn.cut_steps == turn.steps
+                    else "the model kept calling tools without finishing "
+                    "(raise the limit with --max-steps)"
                 )
+                emit(Notice(f"stopped after {turn.steps} steps: {why}", warning=True))
                 outcome = Outcome.STEP_LIMIT
                 break
         session.close_turn()
@@ -285,9 +306,16 @@ class Agent:
     def _generate(self, step: ToolStep, emit: Emit, turn: _Turn) -> tuple[list[Event], list[int]]:
         session = self.session
         prompt = list(session.ids)
-        cached = getattr(self.engine, "cached_tokens", None)
-        have = _common_prefix(cached, prompt) if isinstance(cached, list) else 0
-        emit(Progress(f"reading {len(prompt) - have} new tokens", len(prompt) - have))
+        have = _common_prefix(self.engine.cached_tokens, prompt)
+        new = len(prompt) - have
+        message = f"reading {new:,} new tokens"
+        emit(Progress(message, new))
+        started = time.perf_counter()
+
+        def on_progress(done: int, total: int) -> None:
+            if done < total:  # the last batch is followed by the first token
+                emit(Progress(message, new, done, total, time.perf_counter() - started))
+
         request = GenerationRequest(
             prompt,
             max_tokens=max(1, min(self.config.max_tokens, session.free - 1)),
@@ -295,11 +323,14 @@ class Agent:
             grammar=self._grammar(step),
             stop_ids=self.protocol.stop_ids,
             cache_boundary=session.cache_boundary,
+            repetition=self.config.repetition,
+            on_progress=on_progress,
         )
         self._advance(turn, step)
         parser = self.protocol.new_parser(session.tools)
         events: list[Event] = []
         ids: list[int] = []
+        writing: str | None = None
         failure: GenerationFailed | None = None
         try:
             for token in self.engine.generate(request, self.cancel):
@@ -307,13 +338,18 @@ class Agent:
                 for event in parser.feed(token):
                     events.append(event)
                     emit(event)
+                # Protocols that can tell (Gemma 4) name the call while it streams.
+                name = getattr(parser, "writing_call", None)
+                if name and name != writing:
+                    emit(Progress(f"writing {name} call"))
+                writing = name
         except GenerationFailed as exc:
             failure = exc
         stats = self.engine.last_stats
-        reason = {
-            "cancelled": StopReason.CANCELLED,
-            "max_tokens": StopReason.MAX_TOKENS,
-        }.get(stats.stop_reason)
+        # The engine's END_OF_TURN is left to the parser (it may be a tool call);
+        # a loop cut short ends the answer: what came before it stands.
+        ended = (StopReason.END_OF_TURN, StopReason.REPETITION)
+        reason = stats.stop_reason if stats.stop_reason not in ended else None
         if self.cancel.cancelled:
             reason = StopReason.CANCELLED
         if failure is not None:
@@ -322,6 +358,14 @@ class Agent:
         for event in parser.finish(reason):
             events.append(event)
             emit(event)
+        if stats.stop_reason is StopReason.REPETITION:
+            emit(
+                Notice(
+                    "stopped: the model was repeating itself "
+                    f"({stats.repeated_tokens} tokens in a loop; {stats.saved_tokens} tokens saved)",
+                    warning=True,
+                )
+            )
         _add_stats(turn.stats, stats)
         emit(StepStats(stats, len(session.ids) + len(ids), session.n_ctx))
         return events, ids
@@ -341,15 +385,17 @@ class Agent:
         from assistant.agent.session import clip_text
 
         proto = self.protocol
-        prompt = proto.prefix(instruction, [], False)
-        budget = self.session.n_ctx - len(prompt) - max_tokens - 64
+        system = [Message(Role.SYSTEM, instruction)]
+        fixed = len(proto.render_messages([*system, Message(Role.USER, "")], [], False))
+        budget = self.session.n_ctx - fixed - max_tokens - 64
         body, _ = clip_text(self.session.tokenizer, text, max(64, budget))
-        prompt += proto.user_turn(body, False)
+        prompt = proto.render_messages([*system, Message(Role.USER, body)], [], False)
         request = GenerationRequest(
             prompt,
             max_tokens=max_tokens,
             sampling=SamplingParams(temperature=0.0),
             stop_ids=proto.stop_ids,
+            repetition=self.config.repetition,
         )
         parser = proto.new_parser([])
         out: list[str] = []
@@ -370,7 +416,9 @@ class Agent:
         stop: Outcome | None = None
         for call in calls:
             if stop is not None:
-                results.append(ToolResult(_name(call), f"error: not run ({stop.value})", True))
+                results.append(
+                    ToolResult.reply(_name(call), f"error: not run ({stop.value})", True)
+                )
                 continue
             if isinstance(call, ToolCallError):
                 key = "invalid:" + call.message
@@ -380,7 +428,7 @@ class Agent:
             turn.seen[key] += 1
             count = turn.seen[key]
             if isinstance(call, ToolCallError):
-                results.append(ToolResult("error", f"error: {call.message}", True))
+                results.append(ToolResult.reply("error", f"error: {call.message}", True))
                 emit(ToolFinished("(invalid call)", {}, False, call.message))
                 if count > self.config.max_repeats + 1:
                     stop = Outcome.REPEATED
@@ -396,7 +444,7 @@ class Agent:
                         warning=True,
                     )
                 )
-                results.append(ToolResult(call.name, "error: not run (repeated call)", True))
+                results.append(ToolResult.reply(call.name, "error: not run (repeated call)", True))
                 continue
             if count > self.config.max_repeats:
                 message = (
@@ -404,7 +452,7 @@ class Agent:
                     f"{count - 1} times; the result will not change. Use the earlier result, "
                     "try something different, or give your final answer."
                 )
-                results.append(ToolResult(call.name, message, True))
+                results.append(ToolResult.reply(call.name, message, True))
                 emit(ToolFinished(call.name, call.arguments, False, message))
                 continue
             emit(ToolStarted(call.name, call.arguments))
@@ -414,7 +462,7 @@ class Agent:
                     call.name, call.arguments, result.ok, result.text, result.diff, result.path
                 )
             )
-            results.append(ToolResult(call.name, result.text, not result.ok))
+            results.append(replace(result, name=call.name))
             if result.ok and result.diff and result.path and result.path not in turn.changed:
                 turn.changed.append(result.path)
             if interrupted:
@@ -423,14 +471,12 @@ class Agent:
                 stop = Outcome.QUIT
         return results, stop
 
-    def _call_tool(self, call: ToolCall) -> tuple[Any, bool]:
-        from assistant.tools.result import ToolResult as ToolOutput
-
+    def _call_tool(self, call: ToolCall) -> tuple[ToolResult, bool]:
         self._in_tool = True
         try:
             return self.toolbox.call(call.name, call.arguments), False
         except KeyboardInterrupt:
-            return ToolOutput.error(f"{call.name} was interrupted by the user"), True
+            return ToolResult.error(f"{call.name} was interrupted by the user"), True
         finally:
             self._in_tool = False
 

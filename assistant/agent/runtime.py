@@ -13,18 +13,23 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from assistant.agent.context import Mode, repo_context, system_text
-from assistant.agent.loop import Agent, AgentConfig, ToolStep
-from assistant.agent.session import Session
 from assistant.config import Settings, load_settings, user_cache_dir
-from assistant.llm.engine import Engine, SamplingParams
-from assistant.llm.llama import EngineConfig
-from assistant.llm.trace import TraceWriter
-from assistant.protocols import make_protocol
-from assistant.tools.approval import ApprovalPolicy, Approver
-from assistant.tools.journal import UndoJournal, new_session_id
-from assistant.tools.registry import Toolbox
+
+# The model stack (numpy, llama.cpp, protocols, tools) is imported inside the
+# functions that build it: every command imports this module for
+# `ModelOptions`, and `assistant --help`, the git hook, `map`, `undo` … must
+# not pay for a stack they never use (tests/cli/test_startup.py).
+if TYPE_CHECKING:
+    from assistant.agent.context import Mode
+    from assistant.agent.loop import Agent, ToolStep
+    from assistant.agent.session import Session
+    from assistant.llm.engine import Engine
+    from assistant.llm.llama import EngineConfig
+    from assistant.tools.approval import ApprovalPolicy, Approver
+    from assistant.tools.journal import UndoJournal
+    from assistant.tools.registry import Toolbox
 
 READS_FILE = "reads.json"
 
@@ -52,6 +57,7 @@ class ModelOptions:
     max_steps: int = 12
     think: bool = False
     endpoint: str | None = None
+    chat_template: Path | None = None
 
     def flags(self) -> dict[str, object]:
         """The settings these options override (config layer "flag")."""
@@ -62,6 +68,7 @@ class ModelOptions:
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "endpoint": self.endpoint,
+            "chat_template": str(self.chat_template) if self.chat_template else None,
         }
         return {key: value for key, value in values.items() if value is not None}
 
@@ -76,6 +83,8 @@ def settings_for(root: Path | None, opts: ModelOptions) -> Settings:
 
 
 def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:
+    from assistant.llm.llama import EngineConfig
+
     return EngineConfig(
         n_ctx=settings.n_ctx,
         n_threads=settings.threads,
@@ -102,6 +111,8 @@ def load_engine(
     """The one place a model is opened: a `llama-server` when an endpoint is
     set, else the GGUF in-process. `prefix_cache_dir` (in-process only): True
     for the default disk prefix cache, False for none, or a directory."""
+    from assistant.llm.trace import TraceWriter
+
     writer = TraceWriter(trace) if trace else None
     if settings.endpoint:
         from assistant import netguard
@@ -153,9 +164,11 @@ class Runtime:
     session: Session
     agent: Agent
     journal: UndoJournal
+    owns_engine: bool = True  # False when the caller lent its engine (eval re-uses one)
 
     def close(self) -> None:
-        self.engine.close()
+        if self.owns_engine:
+            self.engine.close()
 
 
 def open_runtime(
@@ -170,11 +183,30 @@ def open_runtime(
     focus_files: tuple[str, ...] = (),
     plan: tuple[ToolStep, ...] = (),
     session_id: str | None = None,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
 ) -> Runtime:
-    settings = settings_for(root, opts)
-    engine = load_engine(settings, verbose=opts.verbose, trace=opts.trace, status=status)
+    """A runtime for one command. `engine` (with the `settings` it was loaded
+    with): re-use a loaded model, as `eval` does for every task; the caller
+    then keeps it and closes it itself."""
+    from assistant.agent.context import repo_context, system_text
+    from assistant.agent.loop import Agent, AgentConfig
+    from assistant.agent.session import Session
+    from assistant.llm.repetition import RepetitionLimit
+    from assistant.llm.sampling_defaults import sampling_for
+    from assistant.protocols import make_protocol
+    from assistant.tools.journal import UndoJournal, new_session_id
+    from assistant.tools.registry import Toolbox
+
+    owns_engine = engine is None
+    settings = settings or settings_for(root, opts)
+    if engine is None:
+        engine = load_engine(settings, verbose=opts.verbose, trace=opts.trace, status=status)
     try:
-        protocol = make_protocol(engine.tokenizer, engine.chat_template, engine.metadata)
+        template_path = Path(settings.chat_template) if settings.chat_template else None
+        protocol = make_protocol(
+            engine.tokenizer, engine.chat_template, engine.metadata, template_path=template_path
+        )
         journal = UndoJournal.for_session(root, session_id or new_session_id())
         toolbox = Toolbox(
             root,
@@ -200,15 +232,15 @@ def open_runtime(
         agent_config = AgentConfig(
             max_steps=opts.max_steps,
             max_tokens=min(settings.max_tokens, engine.n_ctx // 4),
-            sampling=SamplingParams(
-                temperature=settings.temperature, repeat_penalty=settings.repeat_penalty, seed=0
-            ),
+            sampling=sampling_for(settings, engine.metadata, seed=0),
             plan=plan,
+            repetition=RepetitionLimit() if settings.stop_repetition else None,
         )
         agent = Agent(engine, session, toolbox, agent_config)
         with status(f"reading the system prompt ({session.prefix_len} tokens)…"):
             agent.warm_up()
     except BaseException:
-        engine.close()
+        if owns_engine:
+            engine.close()
         raise
-    return Runtime(root, settings, engine, toolbox, session, agent, journal)
+    return Runtime(root, settings, engine, toolbox, session, agent, journal, owns_engine)

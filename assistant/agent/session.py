@@ -1,14 +1,17 @@
 """The conversation as the token ids fed to the model, its context budget,
 compaction, and saving/resuming.
 
-History is append-only: the ids of each turn are appended as the protocol
-renders them and generated ids are kept as generated, so every request's prompt
-extends the previous one and the engine evaluates only the new tokens. The
-history is kept as segments (system prefix, user turns, model output, tool
-results, turn closings) so that the two things that must change old tokens can
-rebuild it: shortening old tool outputs and compacting old turns into a summary
-(both only when the context would overflow), and resuming a saved session with a
-fresh system prompt and repository context."""
+The history is kept as segments (system prefix, user turns, model output, tool
+results, turn closings); the ids sent to the model are always the protocol's
+rendering of them through the model's own chat template (`render_messages`),
+with the model's output spliced in as the ids it generated. Most changes only
+append, so the prompt extends the cached ids; where the template lays history
+out differently from what was generated (it drops old thoughts at a new user
+turn, writes its own cue after tool results) the prompt differs from that token
+on and the engine re-evaluates only from there. The same re-rendering serves
+shortening old tool outputs and compacting old turns (both only when the
+context would overflow) and resuming a saved session with a fresh system prompt
+and repository context."""
 
 from __future__ import annotations
 
@@ -17,13 +20,14 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assistant.events import ToolCall, ToolCallError
 from assistant.fsutil import atomic_write
 from assistant.llm.tokenizer import Tokenizer
-from assistant.protocols.base import ChatProtocol, ToolResult
+from assistant.protocols.base import ChatProtocol, Message, ModelOutput, Role, ToolResult
 from assistant.toolspec import ToolSpec
 
 SESSION_FILE = "chat.json"
@@ -47,7 +51,7 @@ class Kind(enum.Enum):
 @dataclass
 class Segment:
     kind: Kind
-    ids: list[int]
+    ids: list[int]  # MODEL: the generated ids; others: empty (rendered on demand)
     turn: int = 0
     text: str = ""  # USER: what the user wrote; MODEL: readable text of the output
     preamble: str = ""  # USER: what precedes the text (repo context, a summary)
@@ -99,19 +103,20 @@ class Session:
         self.summary = ""  # of turns compacted away
         self.turns = 0
         self.compactions = 0
-        self.segments: list[Segment] = [
-            Segment(Kind.PREFIX, protocol.prefix(system, self.tools, think))
-        ]
-        self.ids: list[int] = list(self.segments[0].ids)
+        self.segments: list[Segment] = [Segment(Kind.PREFIX, [])]
+        self.ids: list[int] = []
+        self._prefix_len = 0
+        self._reads: dict[tuple[int, ...], ModelOutput] = {}  # read_output, per generation
         # End of the part of the first user turn shared by every command in this
         # repository state (the repo context): the disk cache saves state there.
         self.context_boundary: int | None = None
+        self._refresh()
 
     # ------------------------------------------------------------ shape
 
     @property
     def prefix_len(self) -> int:
-        return len(self.segments[0].ids)
+        return self._prefix_len
 
     @property
     def cache_boundary(self) -> int:
@@ -126,10 +131,6 @@ class Session:
     def free(self) -> int:
         return self.n_ctx - len(self.ids)
 
-    def _append(self, segment: Segment) -> None:
-        self.segments.append(segment)
-        self.ids.extend(segment.ids)
-
     def _preamble(self) -> str:
         """What the first user turn after the prefix starts with."""
         parts = [self.repo_context]
@@ -137,14 +138,75 @@ class Session:
             parts.append(f"Summary of the earlier conversation:\n{self.summary}")
         return "\n\n".join(p for p in parts if p)
 
-    def _user_ids(self, preamble: str, text: str) -> list[int]:
-        body = f"{preamble}\n\nUser request:\n{text}" if preamble else text
-        return self.protocol.user_turn(body, self.think)
+    @staticmethod
+    def _user_parts(preamble: str, text: str) -> tuple[str, ...]:
+        # The preamble is tokenized on its own, so its ids do not depend on the question.
+        return (f"{preamble}\n\nUser request:\n", text.strip()) if preamble else (text.strip(),)
 
     def max_user_tokens(self) -> int:
         return int(self.n_ctx * MIN_USER_SHARE)
 
+    # ------------------------------------------------------------ rendering
+
+    def messages(self, segments: Sequence[Segment] | None = None) -> list[Message]:
+        """The conversation as protocol messages (model output as its own ids)."""
+        out: list[Message] = []
+        if self.system.strip():
+            out.append(Message(Role.SYSTEM, self.system))
+        for segment in self.segments[1:] if segments is None else segments:
+            if segment.kind is Kind.USER:
+                parts = self._user_parts(segment.preamble, segment.text)
+                out.append(Message(Role.USER, "".join(parts), parts=parts))
+            elif segment.kind is Kind.MODEL:
+                key = tuple(segment.ids)
+                read = self._reads.get(key) or self.protocol.read_output(segment.ids)
+                self._reads[key] = read
+                out.append(
+                    Message(
+                        Role.ASSISTANT,
+                        read.content,
+                        tool_calls=tuple(_as_call(c) for c in read.calls),
+                        reasoning=read.reasoning,
+                        content_ids=read.content_ids,
+                        reasoning_ids=read.reasoning_ids,
+                    )
+                )
+            elif segment.kind is Kind.TOOLS and out and out[-1].role is Role.ASSISTANT:
+                last = out[-1]
+                results = (*last.tool_results, *segment.results)
+                calls = last.tool_calls
+                if len(calls) < len(results):  # results without a parsed call: name them
+                    calls += tuple(ToolCall(r.name, {}) for r in results[len(calls) :])
+                out[-1] = replace(last, tool_calls=calls, tool_results=results)
+        return out
+
+    def _render(self, messages: Sequence[Message], generation_prompt: bool) -> list[int]:
+        return self.protocol.render_messages(messages, self.tools, self.think, generation_prompt)
+
+    def _refresh(self) -> None:
+        """Re-render the whole conversation (and where its shared parts end)."""
+        last = self.segments[-1].kind
+        generation_prompt = last in (Kind.USER, Kind.TOOLS)
+        messages = self.messages()
+        self.ids = self._render(messages, generation_prompt)
+        system_only = [m for m in messages[:1] if m.role is Role.SYSTEM]
+        self._prefix_len = _common(self._render(system_only, False), self.ids)
+        self.context_boundary = None
+        first = next((s for s in self.segments if s.kind is Kind.USER), None)
+        if first is not None and first.preamble:
+            n = len(self.ids)
+            head = messages[: len(system_only)]
+            for probe in _PROBES:
+                parts = self._user_parts(first.preamble, probe)
+                other = self._render([*head, Message(Role.USER, "".join(parts), parts=parts)], True)
+                n = min(n, _common(other, self.ids))
+            self.context_boundary = n
+
     # ------------------------------------------------------------ appending
+
+    def _append(self, segment: Segment) -> None:
+        self.segments.append(segment)
+        self._refresh()
 
     def add_user(self, text: str) -> int:
         """Append a user turn (with the repo context when it is the first one);
@@ -153,22 +215,8 @@ class Session:
         self.turns += 1
         first = not any(s.kind is Kind.USER for s in self.segments)
         preamble = self._preamble() if first else ""
-        ids = self._user_ids(preamble, text)
-        if first and preamble:
-            self.context_boundary = len(self.ids) + self._shared_len(preamble, ids)
-        self._append(Segment(Kind.USER, ids, self.turns, text=text, preamble=preamble))
+        self._append(Segment(Kind.USER, [], self.turns, text=text, preamble=preamble))
         return cut
-
-    def _shared_len(self, preamble: str, ids: list[int]) -> int:
-        """How many leading ids of a first user turn depend only on the preamble."""
-        n = len(ids)
-        for probe in _PROBES:
-            other = self._user_ids(preamble, probe)
-            k = 0
-            while k < min(n, len(other)) and ids[k] == other[k]:
-                k += 1
-            n = k
-        return n
 
     def add_model(self, ids: Sequence[int], text: str) -> None:
         self._append(Segment(Kind.MODEL, list(ids), self.turns, text=text))
@@ -177,9 +225,8 @@ class Session:
         # One huge output must not crowd out the conversation: cap each result.
         limit = max(256, int(self.n_ctx * MAX_RESULT_SHARE))
         results = [self._clip_result(r, limit) for r in results]
-        ids = self.protocol.tool_results(results, last_token=last_token, think=self.think)
         self._append(
-            Segment(Kind.TOOLS, ids, self.turns, results=list(results), last_token=last_token)
+            Segment(Kind.TOOLS, [], self.turns, results=list(results), last_token=last_token)
         )
 
     def _clip_result(self, result: ToolResult, limit: int) -> ToolResult:
@@ -187,7 +234,7 @@ class Session:
         if len(text) < limit * 2:  # surely under `limit` tokens: skip tokenizing
             return result
         clipped, cut = clip_text(self.tokenizer, text, limit)
-        return result if not cut else ToolResult(result.name, clipped, result.is_error)
+        return result if not cut else ToolResult.reply(result.name, clipped, result.is_error)
 
     def close_turn(self) -> None:
         """Close the model's turn after whatever it last generated."""
@@ -195,49 +242,23 @@ class Session:
             return
         last = self.segments[-1]
         last_token = last.ids[-1] if last.kind is Kind.MODEL and last.ids else None
-        ids = self.protocol.close_model_turn(last_token=last_token)
-        self._append(Segment(Kind.CLOSE, ids, self.turns, last_token=last_token))
+        self._append(Segment(Kind.CLOSE, [], self.turns, last_token=last_token))
 
     # ------------------------------------------------------------ rebuilding
 
-    def _render(self, segment: Segment) -> list[int]:
-        if segment.kind is Kind.USER:
-            return self._user_ids(segment.preamble, segment.text)
-        if segment.kind is Kind.TOOLS:
-            return self.protocol.tool_results(
-                segment.results, last_token=segment.last_token, think=self.think
-            )
-        if segment.kind is Kind.CLOSE:
-            return self.protocol.close_model_turn(last_token=segment.last_token)
-        return segment.ids
-
     def rebuild(self, *, repo_context: str | None = None, system: str | None = None) -> None:
-        """Re-render every segment but the model's own output, with a fresh
-        prefix (and, when given, new system text or repo context). One full
-        re-evaluation follows: used by compaction, /think and resume."""
+        """Re-render with a fresh prefix (and, when given, new system text or
+        repo context): used by compaction, /think and resume."""
         if repo_context is not None:
             self.repo_context = repo_context
         if system is not None:
             self.system = system
-        self.segments[0] = Segment(
-            Kind.PREFIX, self.protocol.prefix(self.system, self.tools, self.think)
-        )
-        self.context_boundary = None
-        ids = list(self.segments[0].ids)
         first = True
         for segment in self.segments[1:]:
             if segment.kind is Kind.USER:
                 segment.preamble = self._preamble() if first else ""
-                segment.ids = self._user_ids(segment.preamble, segment.text)
-                if first and segment.preamble:
-                    self.context_boundary = len(ids) + self._shared_len(
-                        segment.preamble, segment.ids
-                    )
                 first = False
-            else:
-                segment.ids = self._render(segment)
-            ids.extend(segment.ids)
-        self.ids = ids
+        self._refresh()
 
     def set_think(self, think: bool) -> None:
         if think != self.think:
@@ -287,8 +308,7 @@ class Session:
         for segment in tools:
             segment.results = [_shorten(r) for r in segment.results]
             segment.shortened = True
-            segment.ids = self._render(segment)
-            self.ids = [i for s in self.segments for i in s.ids]
+            self._refresh()
             if self.free >= needed:
                 break
         return True
@@ -331,8 +351,13 @@ class Session:
 
     def usage(self) -> dict[str, int]:
         by_kind = {k.value: 0 for k in Kind}
-        for segment in self.segments:
-            by_kind[segment.kind.value] += len(segment.ids)
+        by_kind[Kind.PREFIX.value] = self.prefix_len
+        done = self.prefix_len
+        for k, segment in enumerate(self.segments[1:], start=2):
+            gen = segment.kind in (Kind.USER, Kind.TOOLS)
+            n = len(self._render(self.messages(self.segments[1:k]), gen))
+            by_kind[segment.kind.value] += max(0, n - done)
+            done = max(done, n)
         return {"context": self.n_ctx, "used": len(self.ids), "free": self.free, **by_kind}
 
     # ------------------------------------------------------------ saving
@@ -351,7 +376,7 @@ class Session:
                     "ids": s.ids if s.kind is Kind.MODEL else [],
                     "turn": s.turn,
                     "text": s.text,
-                    "results": [asdict(r) for r in s.results],
+                    "results": [_saved_result(r) for r in s.results],
                     "last_token": s.last_token,
                     "shortened": s.shortened,
                 }
@@ -485,7 +510,7 @@ def _parse_saved(data: object, n_vocab: int) -> _Saved | None:
                 and isinstance(r.get("is_error", False), bool)
             ):
                 raise DamagedSession(f"segment {n} holds a malformed tool result")
-            tool_results.append(ToolResult(**r))
+            tool_results.append(ToolResult.reply(**r))
         segments.append(
             Segment(
                 kind,
@@ -500,6 +525,27 @@ def _parse_saved(data: object, n_vocab: int) -> _Saved | None:
     return _Saved(data.get("model"), think, summary, turns, segments)
 
 
+def _saved_result(result: ToolResult) -> dict[str, Any]:
+    """The model-facing part of a result, as chat.json keeps it."""
+    return {"name": result.name, "content": result.content, "is_error": result.is_error}
+
+
+def _common(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _as_call(call: ToolCall | ToolCallError) -> ToolCall:
+    """An invalid call still shows in the history, as the text the model wrote."""
+    if isinstance(call, ToolCall):
+        return call
+    return ToolCall("invalid_call", {"text": call.raw or call.message})
+
+
 def _content_text(result: ToolResult) -> str:
     if isinstance(result.content, str):
         return result.content
@@ -511,7 +557,7 @@ def _shorten(result: ToolResult) -> ToolResult:
     if len(text) <= SHORT_TOOL_OUTPUT:
         return result
     note = "\n[… output shortened to save context; call the tool again if you need it]"
-    return ToolResult(result.name, text[:SHORT_TOOL_OUTPUT] + note, result.is_error)
+    return ToolResult.reply(result.name, text[:SHORT_TOOL_OUTPUT] + note, result.is_error)
 
 
 def latest_session_file(directory: Path) -> Path | None:

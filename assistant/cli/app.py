@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,11 +13,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from assistant import __version__, netguard
+from assistant.cli import options
 from assistant.config import load_settings, user_cache_dir, user_config_file
 from assistant.errors import AssistantError, ModelLoadError, UsageError
+from assistant.repo.git import repo_root_or_cwd
+
+# Start-up matters (the git hook runs this on every commit): modules that only
+# one command needs are imported inside it, and tests/cli/test_startup.py
+# keeps the model stack (numpy, llama.cpp, tools, rich.markdown) out of here.
 
 app = typer.Typer(
     name="assistant",
@@ -44,11 +47,32 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def repo_root_or_cwd() -> Path:
-    """The git top-level of the current directory, or the directory itself."""
-    from assistant.repo.git import find_repo_root
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"assistant {__version__}")
+        raise typer.Exit(0)
 
-    return find_repo_root(Path.cwd()) or Path.cwd()
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Full tracebacks and llama.cpp's log; works before or after any command.",
+        ),
+    ] = False,
+) -> None:
+    options.set_verbose(verbose or options.verbose_requested())
 
 
 @app.command()
@@ -87,13 +111,27 @@ def model_pull(
 @model_app.command("list")
 def model_list() -> None:
     """Models on disk, and the ones `model pull` knows."""
+    from rich.table import Table
+
     from assistant.llm.models import KNOWN_MODELS, list_local_models, models_dir
 
-    table = Table("file", "size", title=f"models in {models_dir()}")
-    for path in list_local_models():
-        table.add_row(path.name, f"{path.stat().st_size / 1e9:.2f} GB")
-    console.print(table)
-    known = Table("name", "file", "description", title="known to `assistant model pull`")
+    local = list_local_models()
+    if local:
+        table = Table("file", "size")
+        for path in local:
+            table.add_row(path.name, f"{path.stat().st_size / 1e9:.2f} GB")
+        console.print(f"models in {models_dir()}:", markup=False, highlight=False, soft_wrap=True)
+        console.print(table)
+    else:
+        console.print(
+            f"no models in {models_dir()} yet: `assistant model pull` downloads the default "
+            "one, or pass --model PATH to use a GGUF you have.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print("known to `assistant model pull`:", markup=False, highlight=False)
+    known = Table("name", "file", "description")
     for model in KNOWN_MODELS.values():
         known.add_row(model.name, model.filename, model.description)
     console.print(known)
@@ -108,8 +146,10 @@ def model_info(
     ] = None,
 ) -> None:
     """Read a GGUF's metadata without loading its weights (or ask a llama-server)."""
+    from rich.table import Table
+
     from assistant.llm.gguf import read_gguf_info
-    from assistant.protocols.detect import protocol_for_template
+    from assistant.protocols.detect import describe_template, protocol_for_template
 
     if endpoint is not None:
         _print_endpoint(endpoint, as_json)
@@ -126,6 +166,7 @@ def model_info(
         "context_length": info.context_length,
         "chat_template": info.chat_template is not None,
         "protocol": protocol_for_template(info.chat_template),
+        **describe_template(info.chat_template),
         "gguf_version": info.version,
         "tensors": info.tensor_count,
     }
@@ -134,16 +175,19 @@ def model_info(
         return
     table = Table(show_header=False)
     for key, value in data.items():
-        table.add_row(key, str(value))
+        shown = human_count(value) if key == "parameters" and isinstance(value, int) else value
+        table.add_row(key, str(shown))
     console.print(table)
 
 
 def _print_endpoint(url: str, as_json: bool) -> None:
+    from rich.table import Table
+
     from assistant.agent.runtime import API_KEY_ENV
     from assistant.llm.remote import server_summary
+    from assistant.protocols.detect import protocol_for_template
 
     netguard.allow_endpoint(url)
-    from assistant.protocols.detect import protocol_for_template
 
     summary = server_summary(url, os.environ.get(API_KEY_ENV) or None)
     template = str(summary.pop("chat template") or "")
@@ -163,6 +207,8 @@ def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The merged configuration, and where each value came from."""
+    from rich.table import Table
+
     settings = load_settings(repo_root_or_cwd())
     for note in settings.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
@@ -173,10 +219,81 @@ def config_show(
     if as_json:
         print(json.dumps(values))
         return
-    table = Table("setting", "value", "from", title=f"user config: {user_config_file()}")
+    from assistant.config import REPO_FILE
+
+    root = repo_root_or_cwd()
+    for label, path in (("user config", user_config_file()), ("repo config", root / REPO_FILE)):
+        state = "" if path.is_file() else "  (not present)"
+        console.print(f"{label}: {path}{state}", markup=False, highlight=False, soft_wrap=True)
+    table = Table("setting", "value", "from")
     for name, entry in values.items():
-        table.add_row(name, repr(entry["value"]), entry["source"])
+        table.add_row(name, toml_value(entry["value"]), str(entry["source"]))
     console.print(table)
+
+
+@config_app.command("detect")
+def config_detect(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Propose lint_command and test_command from the repository (pyproject.toml,
+    ruff, package.json, go.mod, Cargo.toml). Prints TOML to copy; changes nothing."""
+    from assistant.repo.detect_checks import detect_checks
+
+    root = repo_root_or_cwd()
+    found = detect_checks(root)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "lint_command": found.lint_command,
+                    "test_command": found.test_command,
+                    "reasons": found.reasons,
+                }
+            )
+        )
+        return
+    if not found.reasons:
+        err_console.print("no lint or test command found in this repository", highlight=False)
+        return
+    for reason in found.reasons:
+        print(f"# {reason}")
+    for key in ("lint_command", "test_command"):
+        value = getattr(found, key)
+        if value is not None:
+            print(f"{key} = {json.dumps(value)}")
+    err_console.print(
+        f"add these to {user_config_file()} (or to .assistant.toml, then `assistant config "
+        "trust`); `assistant edit --checks` and chat's /test and /lint use them",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def human_count(n: int) -> str:
+    """134515008 → "134.5 M" (the JSON output keeps the exact number)."""
+    for size, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return str(n)
+
+
+def toml_value(value: object) -> str:
+    """A setting as it would be written in a TOML file; unset is `(unset)`
+    (TOML has no null)."""
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
 
 
 @config_app.command("trust")
@@ -208,6 +325,11 @@ def config_trust(
 @app.command()
 def doctor() -> None:
     """Check the set-up: model, threads, CPU features, llama.cpp, git, grammars, network guard."""
+    import platform
+    import shutil
+
+    from rich.table import Table
+
     from assistant.llm.llama import physical_cores
     from assistant.llm.models import resolve_model_path
 
@@ -247,7 +369,7 @@ def doctor() -> None:
         rows.append(("llama-cpp-python", f"[red]unavailable: {exc}[/]"))
     git = shutil.which("git")
     rows.append(("git", git or "[red]not found[/]"))
-    from assistant.repo.grammars import grammar_wheels
+    from assistant.repo.languages import grammar_wheels
 
     found, missing = grammar_wheels()
     rows.append(("tree-sitter grammars", ", ".join(found) or "none"))
@@ -265,20 +387,31 @@ def doctor() -> None:
 
 def _register_commands() -> None:
     # A command module that fails to import is a bug to surface, not to hide.
-    from assistant.cli import chat, hook, map, oneshot, review, tool
+    from assistant.cli import chat, eval, hook, map, oneshot, review, tool
 
-    for module in (tool, map, chat, oneshot, review, hook):
+    for module in (tool, map, chat, oneshot, review, hook, eval):
         module.register(app)
 
 
 _register_commands()
 
 
+def _verbose_first(argv: list[str]) -> list[str]:
+    """`--verbose` anywhere before a `--` is the root option: move it to the
+    front so that `assistant map --verbose` works like `assistant --verbose map`."""
+    cut = argv.index("--") if "--" in argv else len(argv)
+    if "--verbose" not in argv[:cut]:
+        return argv
+    return ["--verbose", *(a for a in argv[:cut] if a != "--verbose"), *argv[cut:]]
+
+
 def main() -> None:
     netguard.install()
-    verbose = "--verbose" in sys.argv or os.environ.get("ASSISTANT_VERBOSE") == "1"
+    argv = _verbose_first(sys.argv[1:])
+    verbose = "--verbose" in argv[:1] or os.environ.get("ASSISTANT_VERBOSE") == "1"
+    options.set_verbose(verbose)
     try:
-        app()
+        app(args=argv, prog_name="assistant")
     except AssistantError as exc:
         if verbose:
             raise

@@ -10,32 +10,27 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assistant.agent.context import Mode, repo_map_text
-from assistant.agent.loop import ToolStep, edit_plan
+from assistant.agent.checks import CheckCommand, CheckKind
+from assistant.agent.fixloop import configured_checks
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
-from assistant.agent.session import SESSION_FILE, DamagedSession, latest_session_file
-from assistant.cli.oneshot import EXIT_HELP, attach_files, find_root
+from assistant.cli.oneshot import EXIT_HELP, attach_files
 from assistant.cli.options import model_options
+from assistant.cli.verify import run_fix_loop, still_failing_message
 from assistant.config import user_data_dir
 from assistant.errors import UsageError
-from assistant.repo.git import git_env
-from assistant.tools.approval import (
-    ApprovalDecision,
-    ApprovalPolicy,
-    ApprovalRequest,
-    Approver,
-    ConsoleApprover,
-)
-from assistant.tools.journal import UndoJournal
-from assistant.ui.render import AnyRenderer, RichRenderer, make_renderer
+from assistant.repo.git import GitError, require_repo_root, run_git
+
+if TYPE_CHECKING:  # the agent, tools and renderers load when `chat` runs
+    from assistant.agent.loop import ToolStep
+    from assistant.tools.approval import ApprovalDecision, ApprovalRequest, Approver
+    from assistant.ui.render import AnyRenderer
 
 PROMPT = "> "
 CONTINUE_PROMPT = "… "
@@ -50,6 +45,8 @@ Commands:
   /files             list attached files
   /map               show the repository map
   /diff              show uncommitted changes (git diff)
+  /test [CMD]        run the tests (CMD or test_command); on failure the model fixes the code
+  /lint [CMD]        run the linter (CMD or lint_command) on the changed files, same loop
   /edit TEXT         make this change now: the model must edit (the attached files, if any)
   /undo [N]          revert the last N changes the assistant made (default 1)
   /clear             start the conversation over
@@ -111,7 +108,10 @@ class PausingApprover:
 
     def approve(self, request: ApprovalRequest) -> ApprovalDecision:
         self.renderer.close()
-        return self.inner.approve(request)
+        decision = self.inner.approve(request)
+        if request.diff:  # shown with the question: not again under the ✓ line
+            self.renderer.diff_shown(request.diff)
+        return decision
 
 
 @dataclass
@@ -120,9 +120,12 @@ class ChatApp:
     renderer: AnyRenderer
     attached: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # told to the model with the next message
+    changed: list[str] = field(default_factory=list)  # files the model changed this session
 
     @property
     def session_file(self) -> Path:
+        from assistant.agent.session import SESSION_FILE
+
         return self.runtime.journal.directory / SESSION_FILE
 
     def save(self) -> None:
@@ -140,11 +143,75 @@ class ChatApp:
             except UsageError as exc:
                 self.renderer.warn(exc.message)
                 return
-            self.attached = []
         parts.append(text)
-        self.notes = []
-        self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
+        session = self.runtime.session
+        mark, turns, compactions = len(session.segments), session.turns, session.compactions
+        attached, notes = self.attached, self.notes
+        self.attached, self.notes = [], []
+        result = self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
+        self._changed(result.changed_files)
+        if result.outcome.value == "cancelled" and not result.changed_files:
+            # A stopped turn leaves nothing behind: the attachments wait for the
+            # next message and the message itself is not in the history (it is
+            # in the input history: press ↑ to send it again).
+            self.attached, self.notes = attached, notes
+            if session.compactions == compactions and len(session.segments) >= mark:
+                session.segments = session.segments[:mark]
+                session.turns = turns
+                session.rebuild()
+                self.renderer.info("(not kept in the conversation; ↑ brings the message back)")
         self.save()
+        settings = self.runtime.settings
+        if result.changed_files and settings.auto_test and result.outcome.ok:
+            self.check(configured_checks(settings, use_config=True))
+
+    def _changed(self, files: tuple[str, ...] | list[str]) -> None:
+        self.changed.extend(f for f in files if f not in self.changed)
+
+    def check(self, checks: list[CheckCommand]) -> None:
+        """Run the checks on this session's changes; on failure let the model fix."""
+        if not checks:
+            return
+        report = run_fix_loop(
+            self.runtime,
+            self.renderer,
+            checks,
+            self.changed,
+            rounds=self.runtime.settings.fix_rounds,
+            as_json=False,
+        )
+        self._changed(report.changed_files)
+        self.save()
+        if not report.results:
+            self.renderer.info(
+                "nothing to check: {files} needs changed files, and none changed yet"
+            )
+        elif not report.passed and not report.stopped:
+            self.renderer.warn(still_failing_message(report, len(self.runtime.journal)))
+
+    def _check_command(self, kind: CheckKind, args: list[str]) -> None:
+        given = " ".join(args) or None
+        settings = self.runtime.settings
+        checks = configured_checks(
+            settings,
+            test=given if kind is CheckKind.TEST else None,
+            lint=given if kind is CheckKind.LINT else None,
+            use_config=given is None,
+        )
+        checks = [c for c in checks if c.kind is kind]
+        if not checks:
+            self.renderer.warn(
+                f"no {kind.value} command: /{kind.value} CMD, or set {kind.value}_command "
+                "in your config (`assistant config detect` proposes one)"
+            )
+            return
+        self.check(checks)
+
+    def cmd_test(self, args: list[str]) -> None:
+        self._check_command(CheckKind.TEST, args)
+
+    def cmd_lint(self, args: list[str]) -> None:
+        self._check_command(CheckKind.LINT, args)
 
     # ------------------------------------------------------------ slash commands
 
@@ -162,6 +229,8 @@ class ChatApp:
             "/files": self.cmd_files,
             "/map": self.cmd_map,
             "/diff": self.cmd_diff,
+            "/test": self.cmd_test,
+            "/lint": self.cmd_lint,
             "/undo": self.cmd_undo,
             "/edit": self.cmd_edit,
             "/clear": self.cmd_clear,
@@ -204,27 +273,29 @@ class ChatApp:
             self.renderer.info("no files attached")
 
     def cmd_map(self, args: list[str]) -> None:
+        from assistant.agent.context import repo_map_text
+
         settings = self.runtime.settings
         text = repo_map_text(self.runtime.root, settings.map_tokens, self.attached)
         self.renderer.info(text or "(no definitions found)")
 
     def cmd_diff(self, args: list[str]) -> None:
-        proc = subprocess.run(
-            ["git", "diff", *args],
-            cwd=self.runtime.root,
-            env=git_env(),
-            capture_output=True,
-            text=True,
-        )
-        if proc.stdout.strip():
-            self.renderer.diff(proc.stdout)
+        try:
+            result = run_git(self.runtime.root, "diff", "--no-ext-diff", *args)
+        except GitError as exc:
+            self.renderer.warn(str(exc))
+            return
+        if result.stdout.strip():
+            self.renderer.diff(result.stdout.decode("utf-8", "replace"))
         else:
-            self.renderer.info(proc.stderr.strip() or "no uncommitted changes")
+            self.renderer.info(result.error if not result.ok else "no uncommitted changes")
 
     def cmd_edit(self, args: list[str]) -> None:
         if not args:
             self.renderer.warn("usage: /edit WHAT TO CHANGE")
             return
+        from assistant.agent.loop import edit_plan
+
         self.send(" ".join(args), edit_plan(self.attached))
 
     def cmd_undo(self, args: list[str]) -> None:
@@ -255,6 +326,8 @@ class ChatApp:
         session = self.runtime.session
         arg = args[0].lower() if args else ""
         if arg in ("show", "hide"):
+            from assistant.ui.render import RichRenderer
+
             if isinstance(self.renderer, RichRenderer):
                 self.renderer.show_thoughts = arg == "show"
             self.renderer.info(f"thoughts {'shown' if arg == 'show' else 'hidden'}")
@@ -286,8 +359,14 @@ class ChatApp:
         self.save()
         self.renderer.info(f"session saved: {self.session_file}")
         if args:
+            from assistant.cli.transcript import markdown_transcript
+
             path = Path(args[0]).expanduser()
-            path.write_text(self.runtime.session.transcript(max_chars=10**9) + "\n", "utf-8")
+            session = self.runtime.session
+            text = markdown_transcript(
+                session.segments[1:], self.runtime.engine.name, str(self.runtime.root)
+            )
+            path.write_text(text, "utf-8")
             self.renderer.info(f"transcript written: {path}")
 
     # ------------------------------------------------------------ the loop
@@ -305,6 +384,9 @@ class ChatApp:
                     text = read_message()
                 except EOFError:
                     self.renderer.info("")
+                    self.renderer.info(
+                        "bye: the session is saved; `assistant chat --resume` continues it"
+                    )
                     break
                 except KeyboardInterrupt:
                     self.renderer.info("^C")
@@ -319,6 +401,24 @@ class ChatApp:
         finally:
             save_history()
             self.save()
+
+
+RECAP_CHARS = 600
+
+
+def resume_recap(segments: list[Any]) -> str:
+    """The last exchange, so a resumed chat shows where it left off."""
+    from assistant.cli.transcript import last_exchange
+
+    last = last_exchange(segments)
+    if last is None:
+        return ""
+
+    def cut(text: str) -> str:
+        return text if len(text) <= RECAP_CHARS else text[: RECAP_CHARS - 1] + "…"
+
+    question, answer = last
+    return f"\n\nlast exchange:\n> {cut(question)}\n{cut(answer) or '(no answer)'}"
 
 
 def register(app: typer.Typer) -> None:
@@ -338,7 +438,13 @@ def register(app: typer.Typer) -> None:
         opts: ModelOptions,
     ) -> None:
         """Chat about this repository; the model reads files and proposes edits."""
-        root = find_root()
+        from assistant.agent.context import Mode
+        from assistant.agent.session import DamagedSession, latest_session_file
+        from assistant.tools.approval import ApprovalPolicy, ConsoleApprover
+        from assistant.tools.journal import UndoJournal
+        from assistant.ui.render import make_renderer
+
+        root = require_repo_root()
         try:
             policy = ApprovalPolicy(approval) if approval else None
         except ValueError:
@@ -370,6 +476,7 @@ def register(app: typer.Typer) -> None:
                 else:
                     how = "" if kept else " (another model: earlier turns summarized)"
                     greeting = f"resumed {runtime.session.turns} turn(s){how}"
+                    greeting += resume_recap(runtime.session.segments[1:])
             ChatApp(runtime, renderer).loop(greeting)
         finally:
             runtime.close()

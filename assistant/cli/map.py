@@ -8,12 +8,7 @@ from pathlib import Path
 
 import typer
 
-from assistant.repo.gitctx import git_toplevel
-
-
-def repo_root(cwd: Path) -> Path:
-    """The git toplevel of `cwd`, or `cwd` itself outside git."""
-    return git_toplevel(cwd) or cwd
+from assistant.repo.git import require_repo_root
 
 
 def _relative(root: Path, cwd: Path, path: str) -> str:
@@ -27,12 +22,14 @@ def _relative(root: Path, cwd: Path, path: str) -> str:
 def register(app: typer.Typer) -> None:
     @app.command("map")
     def map_command(
-        tokens: int = typer.Option(1024, "--tokens", "-t", min=0, help="Token budget."),
+        tokens: int | None = typer.Option(
+            None, "--tokens", "-t", min=0, help="Token budget (default: map_tokens, 1024)."
+        ),
         focus: list[str] = typer.Option(  # noqa: B008
             [], "--focus", "-f", help="File in the chat (repeatable); ranking leans toward it."
         ),
         mention: list[str] = typer.Option(  # noqa: B008
-            [], "--mention", "-m", help="Identifier, path or text the user mentioned."
+            [], "--mention", help="Identifier, path or text the user mentioned."
         ),
         as_json: bool = typer.Option(False, "--json", help="Files, ranked definitions, tokens."),
         cache: Path | None = typer.Option(None, "--cache", hidden=True),  # noqa: B008
@@ -41,10 +38,13 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn
 
+        from assistant.config import load_settings
         from assistant.repo.repomap import RepoMap
 
         cwd = Path.cwd()
-        root = repo_root(cwd)
+        root = require_repo_root(cwd)  # outside git: exit 2, not a walk of the whole disk
+        if tokens is None:
+            tokens = load_settings(root).map_tokens
         focus_rel = [_relative(root, cwd, p) for p in focus]
         err = Console(stderr=True)
         show_progress = err.is_terminal and not as_json

@@ -19,6 +19,20 @@ from assistant.agent.runtime import ModelOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_verbose = False
+
+
+def set_verbose(value: bool) -> None:
+    """The root `--verbose` (or ASSISTANT_VERBOSE=1), set once per process."""
+    global _verbose
+    _verbose = value
+
+
+def verbose_requested() -> bool:
+    """Whether the user asked for --verbose, wherever on the command line."""
+    return _verbose
+
+
 JsonOpt = Annotated[
     bool,
     typer.Option("--json", help="JSON lines of events: text, tool calls, diffs, final, stats."),
@@ -42,7 +56,9 @@ _MODEL_OPTIONS: dict[str, tuple[Any, Any]] = {
         None,
     ),
     "verbose": (
-        Annotated[bool, typer.Option("--verbose", help="Show llama.cpp's own log.")],
+        Annotated[
+            bool, typer.Option("--verbose", help="Show llama.cpp's own log and full tracebacks.")
+        ],
         False,
     ),
     "temperature": (
@@ -67,6 +83,15 @@ _MODEL_OPTIONS: dict[str, tuple[Any, Any]] = {
         ],
         None,
     ),
+    "chat_template": (
+        Annotated[
+            Path | None,
+            typer.Option(
+                "--chat-template", help="Jinja chat template used instead of the GGUF's own."
+            ),
+        ],
+        None,
+    ),
     "think": (
         Annotated[bool, typer.Option("--think", help="Let the model think first (slower).")],
         False,
@@ -86,6 +111,7 @@ def model_options(command: F) -> F:
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name in _MODEL_OPTIONS}
+        values["verbose"] = values["verbose"] or verbose_requested()
         return command(**kwargs, opts=ModelOptions(**values))
 
     # typer reads the signature and annotations: show it the combined list.

@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from assistant.errors import AssistantError, UsageError
 from assistant.review import hook
 from assistant.review.findings import Limits
 from assistant.review.gitsource import DiffMode, DiffSpec, GitRepo
-from assistant.review.model import REPLAY_ENV, LlamaReviewer, ReplayReviewer, Reviewer
+from assistant.review.model import REPLAY_ENV
 from assistant.review.report import (
     FailOn,
     OutputFormat,
@@ -29,7 +29,10 @@ from assistant.review.report import (
     print_trace,
     render_text,
 )
-from assistant.review.runner import ReviewOptions, ReviewResult, run_review
+
+if TYPE_CHECKING:  # the runner and reviewers load when a review runs
+    from assistant.review.model import Reviewer
+    from assistant.review.runner import ReviewResult
 
 DEFAULT_REPLAY_CTX = 8192
 DEFAULT_ANSWER_TOKENS = 1024
@@ -63,6 +66,8 @@ def reviewer_factory(
     """Builds the reviewer only when called: an empty change never loads a model."""
 
     def make() -> Reviewer:
+        from assistant.review.model import LlamaReviewer, ReplayReviewer
+
         try:
             if replay is not None:
                 return ReplayReviewer(replay, ctx or DEFAULT_REPLAY_CTX)
@@ -71,12 +76,18 @@ def reviewer_factory(
             opts = ModelOptions(
                 model=str(model) if model else None, ctx=ctx, threads=threads, endpoint=endpoint
             )
+            settings = settings_for(repo_root, opts)
             engine = load_engine(
-                settings_for(repo_root, opts),
+                settings,
                 trace=trace,
                 prefix_cache_dir=cache_dir if (prefix_cache and cache_dir) else prefix_cache,
             )
-            return LlamaReviewer(engine, limits, max_answer_tokens)
+            template = Path(settings.chat_template) if settings.chat_template else None
+            try:
+                return LlamaReviewer(engine, limits, max_answer_tokens, template_path=template)
+            except Exception:
+                engine.close()
+                raise
         except AssistantError as exc:  # config errors too: a review never blocks on them
             raise ModelUnavailable(exc) from exc
         except Exception as exc:  # a chat template that raises, a broken llama.cpp build
@@ -99,8 +110,12 @@ def build_spec(staged: bool, range_: str | None, paths: list[str]) -> DiffSpec:
 
 
 def _progress(console: Console) -> Callable[[int, int, str], None]:
+    # On a terminal every chunk is announced (a one-chunk review can take a
+    # minute); in logs only multi-chunk reviews, as before.
+    least = 1 if console.is_terminal else 2
+
     def report(done: int, total: int, label: str) -> None:
-        if total > 1 and label:
+        if total >= least and label and done < total:
             console.print(
                 f"review: [{done + 1}/{total}] {label}",
                 highlight=False,
@@ -149,6 +164,27 @@ def _emit(result: ReviewResult, fmt: OutputFormat, output: Path | None, err: Con
             )
 
 
+def _add_lint(root: Path, result: Any, err: Console) -> None:
+    """`--lint`: the configured lint_command's errors on the reviewed files, as
+    findings (category lint). Its absence is a note, never a blocked commit."""
+    from assistant.config import load_settings
+    from assistant.review.lint import lint_findings
+
+    settings = load_settings(root)
+    command = settings.lint_command
+    if not command:
+        err.print(
+            "note: --lint: no lint_command configured (`assistant config detect` proposes one)",
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    findings, problem = lint_findings(root, result.reviewed, command, float(settings.check_timeout))
+    result.findings.extend(findings)
+    if problem:
+        err.print(f"warning: {problem}", markup=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("review")
     def review_command(
@@ -173,7 +209,9 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="Write the JSON/SARIF report here.")
         ] = None,
-        model: Annotated[Path | None, typer.Option("--model", help="GGUF model file.")] = None,
+        model: Annotated[
+            Path | None, typer.Option("--model", "-m", help="GGUF model file.")
+        ] = None,
         endpoint: Annotated[
             str | None,
             typer.Option("--endpoint", help="A llama-server URL to use instead of a local model."),
@@ -214,6 +252,12 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--prefix-cache/--no-prefix-cache", hidden=True)
         ] = True,
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", hidden=True)] = None,
+        lint: Annotated[
+            bool,
+            typer.Option(
+                "--lint", help="Also run lint_command on the reviewed files (findings: lint)."
+            ),
+        ] = False,
         replay: Annotated[
             Path | None,
             typer.Option(
@@ -225,6 +269,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Review a change with the local model; findings anchored to the diff."""
+        from assistant.review.runner import ReviewOptions, run_review
+
         err = Console(stderr=True)
         watchdog = _watchdog(timeout if timeout > 0 else None, strict)
         try:
@@ -263,8 +309,15 @@ def register(app: typer.Typer) -> None:
             except ModelUnavailable as exc:
                 if strict:
                     raise
+                # "commit allowed" means something only when git is committing:
+                # our hook, the pre-commit framework (PRE_COMMIT) or git's hook env.
+                in_hook = any(
+                    name in os.environ
+                    for name in (hook.VERDICT_ENV, "PRE_COMMIT", "GIT_INDEX_FILE")
+                )
                 err.print(
-                    f"warning: review skipped: {exc.message}; commit allowed",
+                    f"warning: review skipped: {exc.message}"
+                    + ("; commit allowed" if in_hook else ""),
                     markup=False,
                     soft_wrap=True,
                 )
@@ -280,8 +333,18 @@ def register(app: typer.Typer) -> None:
                     soft_wrap=True,
                 )
                 raise typer.Exit(0) from None
+            if lint:
+                _add_lint(repo.root, result, err)
             if trace is not None:
                 print_trace(result, err)
+            nothing = not result.reviewed and not result.skipped and not result.findings
+            if nothing and not result.incomplete and output_format is OutputFormat.RICH:
+                what = {
+                    DiffMode.STAGED: "nothing staged to review",
+                    DiffMode.WORKTREE: "no changes to review",
+                }.get(spec.mode, "no changes to review in that range")
+                err.print(what, markup=False)
+                raise typer.Exit(0)
             _emit(result, output_format, output, err)
             if (result.incomplete and strict) or fail_on.triggered_by(result.findings):
                 hook.write_verdict(block=True)

@@ -22,11 +22,6 @@ CLI_SESSION = "cli"
 READS_FILE = "reads.json"
 
 
-def repo_root(cwd: Path | None = None) -> Path:
-    """The git top-level directory containing `cwd`, or a one-line error."""
-    return require_repo_root(cwd or Path.cwd())
-
-
 def _fail(exc: AssistantError) -> typer.Exit:
     typer.echo(f"error: {exc.message}", err=True)
     return typer.Exit(exc.exit_code)
@@ -99,10 +94,13 @@ def register(app: typer.Typer) -> None:
             FixedApprover,
         )
         from assistant.tools.journal import UndoJournal
-        from assistant.tools.registry import Toolbox
+        from assistant.tools.registry import TOOLS_BY_NAME, Toolbox
 
         try:
-            root = repo_root()
+            root = require_repo_root()
+            if name and name not in TOOLS_BY_NAME:  # a typo is a usage error (exit 2)
+                known = ", ".join(sorted(TOOLS_BY_NAME))
+                raise UsageError(f"unknown tool {name!r}; the tools are: {known}")
             if yes and ask:
                 raise UsageError("--yes and --ask do not go together; pick one")
             if read_only:
@@ -160,7 +158,7 @@ def register(app: typer.Typer) -> None:
         from assistant.tools.registry import Toolbox
 
         try:
-            root = repo_root()
+            root = require_repo_root()
             journal = UndoJournal.latest(root)
             if journal is None:
                 raise AssistantError("nothing to undo: the assistant has made no changes here")
@@ -178,7 +176,28 @@ def register(app: typer.Typer) -> None:
                 typer.echo(outcome.message, err=True)
         if len(outcomes) < count and not failed:
             typer.echo(f"({len(outcomes)} of {count} reverted: no earlier changes)", err=True)
+        if outcomes and not failed:
+            _undo_edit_commit(root, journal.directory, len(journal))
         raise typer.Exit(1 if failed else 0)
 
 
-__all__ = ["register", "repo_root"]
+def _undo_edit_commit(root: Path, directory: Path, remaining: int) -> None:
+    """The changes came from `edit --commit`: drop the commit too once all of
+    them are reverted, or say plainly why it stays."""
+    from assistant.cli.commits import CommitRecord, undo_commit
+
+    if remaining:
+        record = CommitRecord.load(directory)
+        if record is not None:
+            typer.echo(
+                f"commit {record.sha[:7]} stays until all its changes are undone "
+                f"(`assistant undo {remaining}` for the rest)",
+                err=True,
+            )
+        return
+    result = undo_commit(root, directory)
+    if result is not None:
+        typer.echo(result[1], err=not result[0])
+
+
+__all__ = ["register"]

@@ -3,11 +3,13 @@ back. Protocols and the agent loop depend on this module, never on llama_cpp."""
 
 from __future__ import annotations
 
+import enum
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistant.llm.repetition import RepetitionLimit
 from assistant.llm.tokenizer import Tokenizer
 
 
@@ -19,6 +21,9 @@ class SamplingParams:
     min_p: float = 0.05
     repeat_penalty: float = 1.0
     seed: int | None = None
+    # The temperature once a grammar constrains the output (tool-call
+    # arguments); None: `temperature` throughout. See llm/sampling_defaults.py.
+    grammar_temperature: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,31 @@ class GenerationRequest:
     # Where the caller's stable prefix ends (system prompt, tools…): the engine
     # may save the KV state there to the disk prefix cache.
     cache_boundary: int | None = None
+    # Stop when the output loops (see llm/repetition.py); None: never.
+    repetition: RepetitionLimit | None = None
+    # Called as (done, total) after each batch of prompt evaluation, counting
+    # only the tokens that are evaluated (not those re-used from the KV cache
+    # or loaded from disk), so a long prompt can show how far it has got.
+    on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class GeneratedToken:
     id: int
     piece: bytes
+
+
+class StopReason(enum.Enum):
+    """Why generation stopped. The engine reports END_OF_TURN (an end-of-generation
+    or stop id), MAX_TOKENS or CANCELLED; a protocol's parser refines END_OF_TURN
+    into TOOL_CALL, or reports ERROR."""
+
+    END_OF_TURN = "end_of_turn"  # the model closed its turn (<turn|> / <eos>)
+    TOOL_CALL = "tool_call"  # the model stopped to wait for tool results
+    MAX_TOKENS = "max_tokens"
+    CANCELLED = "cancelled"  # Ctrl-C or an explicit cancel
+    REPETITION = "repetition"  # the engine cut a degenerate loop short
+    ERROR = "error"
 
 
 @dataclass
@@ -69,7 +93,9 @@ class GenerationStats:
     generated_tokens: int = 0
     prompt_eval_ms: float = 0.0
     generation_ms: float = 0.0
-    stop_reason: str = ""
+    stop_reason: StopReason | None = None  # None until a generation has ended
+    repeated_tokens: int = 0  # with stop_reason REPETITION: the looping span
+    saved_tokens: int = 0  # with stop_reason REPETITION: budget left unused
 
     @property
     def tokens_per_second(self) -> float:
@@ -122,6 +148,12 @@ class Engine(Protocol):
 
     @property
     def last_stats(self) -> GenerationStats: ...
+
+    @property
+    def cached_tokens(self) -> list[int]:
+        """The token sequence the KV cache holds now (the loop reports how much of
+        the next prompt must still be read)."""
+        ...
 
     def close(self) -> None: ...
 

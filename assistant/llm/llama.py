@@ -13,10 +13,10 @@ import hashlib
 import os
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from assistant.errors import ModelLoadError, ModelNotFoundError
 from assistant.llm.engine import (
@@ -24,10 +24,15 @@ from assistant.llm.engine import (
     GeneratedToken,
     GenerationRequest,
     GenerationStats,
+    StopReason,
 )
 from assistant.llm.prefix_cache import PrefixCache
+from assistant.llm.repetition import RepetitionDetector
 from assistant.llm.sampling import Sampler
 from assistant.llm.trace import TraceWriter
+
+if TYPE_CHECKING:  # imports llama_cpp, which the engine loads lazily
+    from assistant.llm.llama_tokenizer import LlamaTokenizer
 
 GGUF_MAGIC = b"GGUF"
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type ids
@@ -138,6 +143,14 @@ class LlamaEngine:
         self._cancel: CancelToken | None = None
         self._abort_cb = self._install_abort_callback()
         self._prefix_cache: PrefixCache | None = None
+        # The shortest length the KV cache can be cut back to and stay correct.
+        # A state loaded from disk holds only the sliding-window layers' last
+        # n_swa cells (llama.cpp's per-sequence state_write drops the cells the
+        # next token cannot see, even with swa_full; llama.cpp #25295), so
+        # cutting it back further would leave those layers blind to part of
+        # their window. Below this point the engine evaluates again.
+        self._keep_at_least = 0
+        self._n_swa = _n_swa(llama)
         if config.prefix_cache_dir is not None:
             namespace = f"{model_identity(path)}|ctx={self.n_ctx}|kv={config.kv_type}|fa={config.flash_attn}"
             self._prefix_cache = PrefixCache(
@@ -197,7 +210,7 @@ class LlamaEngine:
 
     # -- properties --------------------------------------------------------------
     @property
-    def tokenizer(self) -> Any:
+    def tokenizer(self) -> LlamaTokenizer:
         return self._tokenizer
 
     @property
@@ -230,6 +243,19 @@ class LlamaEngine:
         """The token sequence the KV cache holds now."""
         return [int(t) for t in self._llama.input_ids[: self._llama.n_tokens]]
 
+    def last_logits(self) -> Any:
+        """A copy of the logits the last evaluation left for sampling (a numpy
+        array over the vocabulary); for tests that compare evaluations."""
+        import llama_cpp
+        import numpy as np
+
+        row = llama_cpp.llama_get_logits_ith(self._llama._ctx.ctx, -1)
+        return np.ctypeslib.as_array(row, shape=(int(self._llama.n_vocab()),)).copy()
+
+    def reset(self) -> None:
+        """Forget the KV cache: the next prompt is evaluated from its first token."""
+        self._truncate(0)
+
     # -- evaluation -----------------------------------------------------------------
     def _install_abort_callback(self) -> Any:
         import llama_cpp
@@ -251,19 +277,25 @@ class LlamaEngine:
 
     def _truncate(self, n: int) -> None:
         llama = self._llama
+        if 0 < n < self._keep_at_least:
+            n = 0
         if n < llama.n_tokens and not llama._ctx.kv_cache_seq_rm(-1, n, -1):
             llama._ctx.kv_cache_seq_rm(-1, 0, -1)
             n = 0
         llama.n_tokens = min(n, llama.n_tokens)
+        if llama.n_tokens == 0:
+            self._keep_at_least = 0
 
     def _common_prefix(self, prompt: list[int]) -> int:
+        """How much of `prompt` the KV cache holds and can keep (0 when the
+        prompt parts from it where the cache cannot be cut back to)."""
         cached = self._llama.input_ids[: self._llama.n_tokens]
         n = 0
         for a, b in zip(cached, prompt, strict=False):
             if a != b:
                 break
             n += 1
-        return n
+        return n if n >= self._keep_at_least else 0
 
     def _restore_from_disk(self, prompt: list[int], have: int) -> int:
         if self._prefix_cache is None:
@@ -287,6 +319,10 @@ class LlamaEngine:
             return 0
         llama.input_ids[: entry.n_tokens] = prompt[: entry.n_tokens]
         llama.n_tokens = entry.n_tokens
+        if self._n_swa > 0:
+            # Cutting back to n_tokens - 1 (to re-evaluate the last token) is
+            # still safe: that token's window is all in the saved cells.
+            self._keep_at_least = entry.n_tokens - 1
         self._stats.loaded_tokens = entry.n_tokens
         return entry.n_tokens
 
@@ -309,9 +345,19 @@ class LlamaEngine:
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
-    def _eval(self, tokens: list[int]) -> None:
-        if tokens:
+    def _eval(self, tokens: list[int], progress: _EvalProgress | None = None) -> None:
+        if not tokens:
+            return
+        if progress is None:
             self._llama.eval(tokens)
+            return
+        # llama.cpp evaluates n_batch tokens at a time anyway: hand it one batch
+        # per call so that the caller hears after each one.
+        step = max(1, int(self._llama.n_batch))
+        for start in range(0, len(tokens), step):
+            batch = tokens[start : start + step]
+            self._llama.eval(batch)
+            progress.advance(len(batch))
 
     def _evaluate_prompt(self, request: GenerationRequest) -> None:
         prompt = list(request.prompt)
@@ -324,12 +370,17 @@ class LlamaEngine:
             if self._stats.loaded_tokens:
                 self._stats.loaded_tokens = have
         self._truncate(have)
+        progress = (
+            _EvalProgress(request.on_progress, len(prompt) - have)
+            if request.on_progress is not None
+            else None
+        )
         boundary = request.cache_boundary
         if boundary is not None and have < boundary <= len(prompt) - 1:
-            self._eval(prompt[have:boundary])
+            self._eval(prompt[have:boundary], progress)
             self._save_to_disk(prompt[:boundary])
             have = boundary
-        self._eval(prompt[have:])
+        self._eval(prompt[have:], progress)
         self._stats.evaluated_tokens = len(prompt) - (
             self._stats.loaded_tokens or self._stats.reused_tokens
         )
@@ -351,7 +402,7 @@ class LlamaEngine:
             )
         generated: list[int] = []
         stop_ids = self._tokenizer.eos_ids | request.stop_ids
-        reason = "max_tokens"
+        reason = StopReason.MAX_TOKENS
         sampler: Sampler | None = None
         try:
             start = time.perf_counter()
@@ -361,7 +412,7 @@ class LlamaEngine:
             except RuntimeError:
                 if cancel is not None and cancel.cancelled:
                     self._truncate(llama.n_tokens)
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
                     return
                 raise
             finally:
@@ -371,23 +422,30 @@ class LlamaEngine:
             sampler = Sampler(llama, request.sampling, request.grammar, seed, self._tokenizer.piece)
             gen_start = time.perf_counter()
             budget = min(request.max_tokens, self.n_ctx - len(prompt) - 1)
+            loops = RepetitionDetector(request.repetition) if request.repetition else None
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
                     break
                 token = sampler.sample()
                 generated.append(token)
                 yield GeneratedToken(token, self._tokenizer.piece(token))
                 if token in stop_ids:
-                    reason = "stop"
+                    reason = StopReason.END_OF_TURN
                     break
                 if len(generated) >= budget:
+                    break
+                loop = loops.feed(token) if loops is not None else None
+                if loop is not None:
+                    reason = StopReason.REPETITION
+                    self._stats.repeated_tokens = loop.span
+                    self._stats.saved_tokens = budget - len(generated)
                     break
                 try:
                     llama.eval([token])
                 except RuntimeError:
                     if cancel is not None and cancel.cancelled:
-                        reason = "cancelled"
+                        reason = StopReason.CANCELLED
                         break
                     raise
             self._stats.generation_ms = (time.perf_counter() - gen_start) * 1000
@@ -401,6 +459,29 @@ class LlamaEngine:
                 self.trace.record(
                     model=self.name, prompt=prompt, generated=generated, stats=self._stats
                 )
+
+
+@dataclass
+class _EvalProgress:
+    """Counts evaluated prompt tokens for `GenerationRequest.on_progress`."""
+
+    report: Callable[[int, int], None]
+    total: int
+    done: int = 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        self.report(self.done, self.total)
+
+
+def _n_swa(llama: Any) -> int:
+    """The model's sliding window (0: none)."""
+    import llama_cpp
+
+    try:
+        return int(llama_cpp.llama_model_n_swa(llama._model.model))
+    except (AttributeError, TypeError):
+        return 1  # unknown: assume a window, which only costs re-evaluation
 
 
 def _n_ctx_train(path: Path) -> int:

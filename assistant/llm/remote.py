@@ -34,6 +34,7 @@ from assistant.llm.engine import (
     GenerationRequest,
     GenerationStats,
     GrammarSpec,
+    StopReason,
 )
 from assistant.llm.trace import TraceWriter
 
@@ -529,7 +530,7 @@ class RemoteEngine:
             )
         stop_ids = self._tokenizer.eos_ids | request.stop_ids
         generated: list[int] = []
-        reason = "max_tokens"
+        reason = StopReason.MAX_TOKENS
         start = time.perf_counter()
         first: float | None = None
         events = self._client.stream("/completion", self._body(request, prompt), cancel)
@@ -546,23 +547,24 @@ class RemoteEngine:
                     generated.append(token)
                     yield GeneratedToken(token, self._tokenizer.piece(token))
                     if token in stop_ids:
-                        reason, stop = "stop", True
+                        reason, stop = StopReason.END_OF_TURN, True
                         break
                 if event.get("stop"):
                     self._record_timings(event, len(prompt))
                     if not stop:
-                        reason = {"eos": "stop", "word": "stop"}.get(
-                            str(event.get("stop_type")), reason
-                        )
+                        reason = {
+                            "eos": StopReason.END_OF_TURN,
+                            "word": StopReason.END_OF_TURN,
+                        }.get(str(event.get("stop_type")), reason)
                     break
                 if stop:
                     break
                 if cancel is not None and cancel.cancelled:
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
                     break
             else:
                 if cancel is not None and cancel.cancelled:
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
         finally:
             events.close()  # closing the connection stops the server's generation
             end = time.perf_counter()

@@ -31,26 +31,24 @@ class Sampler:
         piece: Callable[[int], bytes],
     ) -> None:
         import llama_cpp
-        from llama_cpp import _internals as internals
 
         self._lib = llama_cpp
         self._llama = llama
         self._piece = piece
         self._ctx = llama._ctx.ctx
         self._n_vocab = int(llama.n_vocab())
-        chain = internals.LlamaSampler()
-        if sampling.repeat_penalty != 1.0:
-            chain.add_penalties(self._n_vocab, 64, sampling.repeat_penalty, 0.0, 0.0)
-        if sampling.temperature <= 0:
-            chain.add_greedy()
+        self._free = self._make_chain(sampling, sampling.temperature, seed)
+        # Free text and grammar-constrained output (tool-call arguments) may
+        # sample at different temperatures; the grammar's chain takes over
+        # once the grammar is active.
+        grammar_temp = sampling.grammar_temperature
+        if grammar is None or grammar_temp is None or grammar_temp == sampling.temperature:
+            self._bound = self._free
         else:
-            chain.add_top_k(sampling.top_k)
-            chain.add_top_p(sampling.top_p, 1)
-            chain.add_min_p(sampling.min_p, 1)
-            chain.add_temp(sampling.temperature)
-            chain.add_dist(seed)
-        self._chain = chain
+            self._bound = self._make_chain(sampling, grammar_temp, seed)
+        self._chain = self._free
         self._grammar: Any = None
+        self._lazy_triggers: frozenset[int] = frozenset()
         self._buffer = np.zeros(self._n_vocab, dtype=_TOKEN_DATA)
         self._one = np.zeros(1, dtype=_TOKEN_DATA)
         # A text trigger: free until the output ends with one of these, then the grammar.
@@ -62,6 +60,26 @@ class Sampler:
             self._deferred = grammar
         elif grammar is not None:
             self._grammar = self._make_grammar(grammar)
+            if grammar.trigger_ids:
+                self._lazy_triggers = grammar.trigger_ids  # active from a trigger on
+            else:
+                self._chain = self._bound
+
+    def _make_chain(self, sampling: SamplingParams, temperature: float, seed: int) -> Any:
+        from llama_cpp import _internals as internals
+
+        chain = internals.LlamaSampler()
+        if sampling.repeat_penalty != 1.0:
+            chain.add_penalties(self._n_vocab, 64, sampling.repeat_penalty, 0.0, 0.0)
+        if temperature <= 0:
+            chain.add_greedy()
+        else:
+            chain.add_top_k(sampling.top_k)
+            chain.add_top_p(sampling.top_p, 1)
+            chain.add_min_p(sampling.min_p, 1)
+            chain.add_temp(temperature)
+            chain.add_dist(seed)
+        return chain
 
     def _make_grammar(self, spec: GrammarSpec) -> Any:
         lib = self._lib
@@ -84,7 +102,9 @@ class Sampler:
         if self._grammar is not None:
             self._lib.llama_sampler_free(self._grammar)
             self._grammar = None
-        self._chain.close()
+        self._free.close()
+        if self._bound is not self._free:
+            self._bound.close()
 
     def __del__(self) -> None:
         self.close()
@@ -128,6 +148,7 @@ class Sampler:
         if self._deferred is not None and any(text.endswith(t) for t in self._waiting_for):
             self._grammar = self._make_grammar(self._deferred)
             self._deferred, self._waiting_for = None, ()
+            self._chain = self._bound
 
     def sample(self) -> int:
         token = int(self._lib.llama_sampler_sample(self._chain.sampler, self._ctx, -1))
@@ -147,4 +168,6 @@ class Sampler:
                 raise RuntimeError("no token satisfies the grammar")
             token = choice
         self._lib.llama_sampler_accept(self._grammar, token)
+        if token in self._lazy_triggers:
+            self._chain, self._lazy_triggers = self._bound, frozenset()
         return token

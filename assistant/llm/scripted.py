@@ -33,7 +33,9 @@ from assistant.llm.engine import (
     GeneratedToken,
     GenerationRequest,
     GenerationStats,
+    StopReason,
 )
+from assistant.llm.repetition import RepetitionDetector
 from assistant.llm.tokenizer import Tokenizer
 from assistant.llm.trace import TraceWriter
 
@@ -162,12 +164,13 @@ class ScriptedEngine:
         stop_ids = self._tokenizer.eos_ids | request.stop_ids
         budget = min(request.max_tokens, self._n_ctx - len(prompt) - 1)
         generated: list[int] = []
-        reason = "max_tokens"
+        reason = StopReason.MAX_TOKENS
         turn: list[int] | None = None
+        loops = RepetitionDetector(request.repetition) if request.repetition else None
         try:
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
-                    reason = "cancelled"
+                    reason = StopReason.CANCELLED
                     break
                 if turn is None:
                     turn = self._next_turn(len(self.requests))
@@ -180,9 +183,15 @@ class ScriptedEngine:
                 generated.append(token)
                 yield GeneratedToken(token, self._tokenizer.piece(token))
                 if token in stop_ids:
-                    reason = "stop"
+                    reason = StopReason.END_OF_TURN
                     break
                 if len(generated) >= budget:
+                    break
+                loop = loops.feed(token) if loops is not None else None
+                if loop is not None:  # as LlamaEngine: a looping output stops here
+                    reason = StopReason.REPETITION
+                    stats.repeated_tokens = loop.span
+                    stats.saved_tokens = budget - len(generated)
                     break
                 self._cache.append(token)  # fed back, as the real engine evaluates it
         finally:

@@ -24,6 +24,12 @@ class Tokenizer(Protocol):
     @property
     def n_vocab(self) -> int: ...
 
+    @property
+    def protected_ids(self) -> frozenset[int]:
+        """Ids that untrusted text can never produce (control and user-defined
+        tokens): the protocols split them out of anything tokenized from text."""
+        ...
+
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
         """Ids for `text`, never with a BOS added. `special=True` only for trusted
         template text, where control-token strings must become control ids."""

@@ -33,6 +33,7 @@ class TraceWriter:
             "prompt_ids": list(prompt),
             "generated_ids": list(generated),
             **asdict(stats),
+            "stop_reason": stats.stop_reason.value if stats.stop_reason else None,
             "tokens_per_second": round(stats.tokens_per_second, 2),
         }
         with open(self.path, "a", encoding="utf-8") as fh:

@@ -1,26 +1,25 @@
 """What the agent loop needs from a chat protocol, independent of the model family.
 
-The conversation lives as the token ids actually fed to the model (append-only),
-so a protocol never re-renders history: it supplies the ids to append next
-(`prefix`, `user_turn`, `tool_results`, `close_model_turn`), turns generated ids
-into events (`new_parser`), and says how to constrain generation (`grammar`).
-`render_messages` renders a whole conversation at once; it exists for one-shot
-prompts and to check the incremental pieces against the model's own template.
+One path builds every prompt: `render_messages` lays a conversation out as the
+model's own chat template renders it (see `template.py`), with untrusted text
+tokenized as plain text and the model's own output kept as the ids it
+generated (`Message.content_ids`). A conversation that grows re-renders whole;
+where the template lays history out differently from what was generated
+(thoughts dropped, a cue after tool results) the prompt differs from the cached
+ids from that token on, and the engine evaluates only from there.
 
 One turn with tool calls, as the agent loop drives it:
 
-    history = proto.prefix(system, tools, think)          # once per session
-    history += proto.user_turn(text, think)
+    messages = [Message(SYSTEM, system), Message(USER, text)]
     loop:
+        prompt = proto.render_messages(messages, tools, think)
         parser = proto.new_parser(tools)
-        request = GenerationRequest(history, grammar=proto.grammar(tools, choice, think),
+        request = GenerationRequest(prompt, grammar=proto.grammar(tools, choice, think),
                                     stop_ids=proto.stop_ids)
-        for tok in engine.generate(request): history.append(tok.id); events += parser.feed(tok)
-        events += parser.finish(reason_from_engine)
-        if Done.reason is TOOL_CALL:
-            history += proto.tool_results(results, last_token=history[-1], think=think)
-            continue
-        history += proto.close_model_turn(last_token=history[-1]); break
+        for tok in engine.generate(request): ids.append(tok.id); events += parser.feed(tok)
+        out = proto.read_output(ids)           # content ids, thought, calls
+        messages.append(Message(ASSISTANT, out.content, content_ids=out.content_ids, …,
+                                tool_calls=…, tool_results=results))
 """
 
 from __future__ import annotations
@@ -28,16 +27,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from assistant.events import Event, StopReason, ToolCall, ToolCallError
 from assistant.llm.engine import GeneratedToken, GrammarSpec
-from assistant.toolspec import ToolSpec
-
-
-class ProtocolError(Exception):
-    """A programming error in how a protocol is used (not bad model output,
-    which always becomes an event)."""
+from assistant.toolspec import ToolResult, ToolSpec
 
 
 class Role(enum.Enum):
@@ -47,25 +41,34 @@ class Role(enum.Enum):
 
 
 @dataclass(frozen=True)
-class ToolResult:
-    """The outcome of one tool call, as sent back to the model. `content` is
-    the tool's text output, or a JSON-like dict for structured results."""
-
-    name: str
-    content: str | dict[str, Any]
-    is_error: bool = False
-
-
-@dataclass(frozen=True)
 class Message:
     role: Role
     content: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     # Results of `tool_calls`, in the same order (assistant messages only).
     tool_results: tuple[ToolResult, ...] = ()
-    # The model's thought text. Kept for display and logs only: protocols never
-    # render it back into a later prompt.
+    # The model's thought text; the template decides whether it is replayed
+    # (the July 2026 Gemma 4 templates keep it for turns after the last user turn).
     reasoning: str = ""
+    # The ids the model generated for `content` / `reasoning`: when set they go
+    # into the prompt unchanged instead of a re-tokenization of the text.
+    content_ids: tuple[int, ...] | None = None
+    reasoning_ids: tuple[int, ...] | None = None
+    # A user message made of parts that are tokenized one by one, so a part
+    # shared by many prompts (a repo map) is the same ids in each.
+    parts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """What one generation contains, read from its ids: the visible text (with
+    the ids that make it, edge whitespace trimmed), the thought and the calls."""
+
+    content: str = ""
+    content_ids: tuple[int, ...] | None = None
+    reasoning: str = ""
+    reasoning_ids: tuple[int, ...] | None = None
+    calls: tuple[ToolCall | ToolCallError, ...] = ()
 
 
 class ToolChoiceMode(enum.Enum):
@@ -137,23 +140,13 @@ class ChatProtocol(Protocol):
         """Ids that end a generation, besides the model's own end ids."""
         ...
 
-    def prefix(self, system: str, tools: Sequence[ToolSpec], think: bool) -> list[int]:
-        """BOS and the system turn with tool declarations: the stable part."""
+    @property
+    def template_info(self) -> TemplateInfo:
+        """What was detected about the chat template (for `model info`, --trace)."""
         ...
 
-    def user_turn(self, text: str, think: bool) -> list[int]:
-        """A user turn, closed, followed by the opener of the model's turn."""
-        ...
-
-    def tool_results(
-        self, results: Sequence[ToolResult], *, last_token: int | None, think: bool
-    ) -> list[int]:
-        """What to append after the model stopped for tool results, so it can
-        continue the same turn. `last_token` is the last id it generated."""
-        ...
-
-    def close_model_turn(self, *, last_token: int | None) -> list[int]:
-        """What to append after a finished model turn before the next user turn."""
+    def read_output(self, ids: Sequence[int]) -> ModelOutput:
+        """Split one generation into content, thought and calls."""
         ...
 
     def new_parser(self, tools: Sequence[ToolSpec] = ()) -> StreamParser: ...
@@ -174,7 +167,16 @@ class ChatProtocol(Protocol):
         tools: Sequence[ToolSpec] = (),
         think: bool = False,
         add_generation_prompt: bool = True,
-    ) -> list[int]: ...
+    ) -> list[int]:
+        """The conversation as the chat template renders it, as ids."""
+        ...
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    kind: str  # "July 2026 canonical" | "April" | "custom" | "other"
+    thinking: str  # how thinking on/off shows in the prompt, in words
+    source: str = "gguf"  # gguf | a path given by the user | builtin
 
 
 def tools_by_name(tools: Sequence[ToolSpec]) -> dict[str, ToolSpec]:

@@ -27,7 +27,11 @@ class Gemma4Syntax:
     def __init__(self, vocab: Gemma4Vocab) -> None:
         self.quote = f"<[{vocab[Marker.QUOTE]}]>"
 
-    def string(self, max_tokens: int | None) -> str:
+    def string(
+        self, max_tokens: int | None, min_chars: int = 0, max_chars: int | None = None
+    ) -> str:
+        # A value is counted in tokens here, which span several characters:
+        # character bounds cannot be expressed (no tool declares them).
         return f"{self.quote} {repeat('!' + self.quote, 0, max_tokens)} {self.quote}"
 
     def string_of(self, literals: Sequence[str]) -> str:

@@ -442,6 +442,19 @@ class Gemma4StreamParser:
         self._is_control = is_control
         self._machine = Gemma4Machine(tools)
 
+    @property
+    def writing_call(self) -> str | None:
+        """The tool whose call is being generated ("" until its name is
+        complete), or None outside a call: lets the UI say "writing edit_file
+        call…" while a long call streams."""
+        call = self._machine._call if self._machine._state is _State.CALL else None
+        if call is None:
+            return None
+        head = "".join(call.raw)
+        if not head.startswith("call:") or "{" not in head:
+            return ""
+        return head[len("call:") : head.index("{")].strip()
+
     def feed(self, token: GeneratedToken) -> list[Event]:
         try:
             marker = self._markers.get(token.id)

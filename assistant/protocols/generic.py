@@ -1,13 +1,17 @@
 """The fallback protocol for GGUFs without the Gemma 4 template (ChatML, SmolLM2…).
 
-Turns come from the model's own chat template, rendered once with jinja2 around
-sentinel strings to learn each role's wrapper text; template text is trusted
-(special=True), message text never is (special=False). Tools are described in
-the system message, and calls are JSON in a tagged block:
+Turns come from the model's own chat template, rendered by `template.py` like
+Gemma 4's: template text is trusted (special=True), message text never is
+(special=False), and the model's own output goes back as the ids it generated.
+Tools are described in the system message, and calls are JSON in a tagged block:
 
     <tool_call>
     {"name": "read_file", "arguments": {"path": "a.py"}}
     </tool_call>
+
+Tool results go back as `tool` messages where the template knows that role, as
+user messages where it does not; a template that refuses a system message gets
+the system text at the top of the first user message.
 """
 
 from __future__ import annotations
@@ -15,12 +19,7 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from assistant.events import Done, Event, StopReason, TextDelta, ThoughtDelta, ToolCallError
 from assistant.llm.engine import GeneratedToken, GrammarSpec
@@ -28,8 +27,10 @@ from assistant.llm.tokenizer import Tokenizer
 from assistant.protocols.base import (
     GrammarOptions,
     Message,
+    ModelOutput,
     ParsedTurn,
     Role,
+    TemplateInfo,
     ToolChoice,
     ToolChoiceMode,
     ToolResult,
@@ -43,7 +44,17 @@ from assistant.protocols.grammar import (
     repeat,
     tools_for_choice,
 )
-from assistant.protocols.tokens import tokenize_untrusted
+from assistant.protocols.template import (
+    ChatTemplate,
+    Limits,
+    OwnIds,
+    Slots,
+    TemplateKind,
+    TemplateProblem,
+    Untrusted,
+    plain_text,
+    to_ids,
+)
 from assistant.toolspec import ToolSpec
 
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
@@ -55,8 +66,7 @@ CHATML_TEMPLATE = (
     "{{ message['content'] }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-
-_S = "\x1e{}\x1e"  # sentinel: never in a template, survives rendering unchanged
+_PROBE = "\x1eprobe\x1e"
 
 
 def tools_system_text(tools: Sequence[ToolSpec]) -> str:
@@ -75,22 +85,6 @@ def tools_system_text(tools: Sequence[ToolSpec]) -> str:
     )
 
 
-def _render_template(template: str, **context: Any) -> str:
-    def raise_exception(message: str) -> None:
-        raise jinja2.TemplateError(message)
-
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
-    return env.from_string(template).render(**context)
-
-
-@dataclass(frozen=True)
-class _Wrap:
-    before: str
-    after: str
-
-
 class GenericProtocol:
     name = "generic"
 
@@ -101,77 +95,54 @@ class GenericProtocol:
         bos_token: str = "",
         eos_token: str = "",
         add_bos: bool = False,
+        *,
+        source: str = "gguf",
+        limits: Limits | None = None,
     ) -> None:
         self.tokenizer = tokenizer
+        builtin = not chat_template
+        source = "builtin ChatML (the GGUF has no chat template)" if builtin else source
+        self.template = ChatTemplate(
+            chat_template or CHATML_TEMPLATE,
+            bos_token=bos_token,
+            eos_token=eos_token,
+            limits=limits,
+        )
         # BOS only where the GGUF asks for it and the template does not write it.
         self._add_bos = add_bos and not (bos_token and bos_token in (chat_template or ""))
-        self.template = chat_template or CHATML_TEMPLATE
-        self._ctx = {"bos_token": bos_token, "eos_token": eos_token}
-        self._protected = frozenset(getattr(tokenizer, "protected_ids", frozenset()))
-        try:
-            self._learn_wrappers()
-        except (jinja2.TemplateError, ValueError):
-            # A template we can't take apart: fall back to ChatML, the common case.
-            self.template = CHATML_TEMPLATE
-            self._learn_wrappers()
-        ids = [tokenizer.token_id(t) for t in (CALL_OPEN,)]
-        self.call_open_id: int | None = ids[0]
+        self._protected = tokenizer.protected_ids
+        self._system_in_user = False
+        self._tool_role = "tool"
+        self._check_template()
+        self.call_open_id: int | None = tokenizer.token_id(CALL_OPEN)
         self._stop_ids = frozenset(
             i
             for i in (tokenizer.token_id("<|im_end|>"), tokenizer.token_id("<|eot_id|>"))
             if i is not None
         )
+        kind = TemplateKind.CUSTOM if source != "gguf" and not builtin else TemplateKind.OTHER
+        self._info = TemplateInfo(kind.value, "thinking: passed to the template", source)
 
-    # -- learning the template ---------------------------------------------------
-
-    def _render(self, messages: list[dict[str, Any]], gen: bool, think: bool = False) -> str:
-        return _render_template(
-            self.template,
-            messages=messages,
-            add_generation_prompt=gen,
-            enable_thinking=think,
-            **self._ctx,
-        )
-
-    def _delta(self, shorter: str, longer: str) -> str:
-        if not longer.startswith(shorter):
-            raise ValueError("the chat template does not render history as a prefix")
-        return longer[len(shorter) :]
-
-    def _split(self, text: str, sentinel: str) -> _Wrap:
-        if text.count(sentinel) != 1:
-            raise ValueError("the chat template changes message text")
-        before, after = text.split(sentinel)
-        return _Wrap(before, after)
-
-    def _learn_wrappers(self) -> None:
-        sys_s, user_s, asst_s, tool_s = (_S.format(n) for n in ("S", "U", "A", "T"))
-        system = {"role": "system", "content": sys_s}
-        user = {"role": "user", "content": user_s}
-        asst = {"role": "assistant", "content": asst_s}
-        r_sys = self._render([system], gen=False)
-        self.bos_wrap = self._split(r_sys, sys_s)
-        r_user = self._render([system, user], gen=False)
-        self.user_wrap = self._split(self._delta(r_sys, r_user), user_s)
-        r_gen = self._render([system, user], gen=True)
-        self.gen_prompt = self._delta(r_user, r_gen)
-        r_asst = self._render([system, user, asst], gen=False)
-        asst_wrap = self._split(self._delta(r_user, r_asst), asst_s)
-        self.asst_close = asst_wrap.after
+    def _check_template(self) -> None:
+        """Probe what the template accepts: a system message, a tool role. A
+        template that fails even a plain user turn is unusable (raises)."""
+        user = {"role": "user", "content": _PROBE}
         try:
-            tool = {"role": "tool", "content": tool_s}
-            r_tool = self._render([system, user, asst, tool], gen=False)
-            self.tool_wrap = self._split(self._delta(r_asst, r_tool), tool_s)
-        except (jinja2.TemplateError, ValueError):
-            self.tool_wrap = self.user_wrap  # no tool role: results go in as user text
+            self.template.render([{"role": "system", "content": _PROBE}, user])
+        except TemplateProblem:
+            self.template.render([user])  # raises the clear problem if even this fails
+            self._system_in_user = True
+        asst = {"role": "assistant", "content": "a"}
+        try:
+            text = self.template.render([user, asst, {"role": "tool", "content": _PROBE}])
+            if text.count(_PROBE) != 2:
+                self._tool_role = "user"
+        except TemplateProblem:
+            self._tool_role = "user"
 
-    # -- ids ---------------------------------------------------------------------
-
-    def _trusted(self, text: str) -> list[int]:
-        return self.tokenizer.tokenize(text, special=True) if text else []
-
-    def _untrusted(self, text: str) -> list[int]:
-        return tokenize_untrusted(self.tokenizer, text, self._protected, ())
+    @property
+    def template_info(self) -> TemplateInfo:
+        return self._info
 
     @property
     def stop_ids(self) -> frozenset[int]:
@@ -183,49 +154,22 @@ class GenericProtocol:
             parts.append(tools_system_text(tools))
         return "\n\n".join(parts)
 
-    def prefix(self, system: str, tools: Sequence[ToolSpec], think: bool) -> list[int]:
-        bos = self.tokenizer.bos_id
-        ids = [bos] if self._add_bos and bos is not None else []
-        return (
-            ids
-            + self._trusted(self.bos_wrap.before)
-            + self._untrusted(self._system_text(system, tools))
-            + self._trusted(self.bos_wrap.after)
-        )
-
-    def user_turn(self, text: str, think: bool) -> list[int]:
-        return (
-            self._trusted(self.user_wrap.before)
-            + self._untrusted(text)
-            + self._trusted(self.user_wrap.after + self.gen_prompt)
-        )
-
     def _result_text(self, result: ToolResult) -> str:
         body = result.content if isinstance(result.content, str) else json.dumps(result.content)
         key = "error" if result.is_error else "content"
         return json.dumps({"name": result.name, key: body}, ensure_ascii=False)
 
-    def tool_results(
-        self, results: Sequence[ToolResult], *, last_token: int | None, think: bool
-    ) -> list[int]:
-        ids = self.close_model_turn(last_token=last_token)
-        text = "\n".join(
-            f"<tool_response>\n{self._result_text(r)}\n</tool_response>" for r in results
-        )
-        return (
-            ids
-            + self._trusted(self.tool_wrap.before)
-            + self._untrusted(text)
-            + self._trusted(self.tool_wrap.after + self.gen_prompt)
-        )
-
-    def close_model_turn(self, *, last_token: int | None) -> list[int]:
-        close = self.asst_close
-        if last_token is not None:
-            piece = self.tokenizer.piece(last_token).decode("utf-8", "replace")
-            if piece and close.startswith(piece):
-                close = close[len(piece) :]
-        return self._trusted(close)
+    def read_output(self, ids: Sequence[int]) -> ModelOutput:
+        ends = self.tokenizer.eos_ids | self._stop_ids
+        kept = [i for i in ids if i not in ends]
+        text = self.tokenizer.detokenize(kept)
+        # No tool list: the history shows every call as written, known or not.
+        parser = GenericStreamParser(None, ends, self.tokenizer.is_control)
+        events = parser.feed_text(text) + parser.finish()
+        calls = tuple(e for e in events if not isinstance(e, TextDelta | ThoughtDelta | Done))
+        if text != text.strip():
+            return ModelOutput(text.strip(), None, calls=calls)
+        return ModelOutput(text, tuple(kept), calls=calls)
 
     def new_parser(self, tools: Sequence[ToolSpec] = ()) -> GenericStreamParser:
         return GenericStreamParser(
@@ -245,6 +189,64 @@ class GenericProtocol:
             tools, tool_choice, self.call_open_id, existing_paths=existing_paths, options=options
         )
 
+    # -- rendering ---------------------------------------------------------------
+
+    def _jinja_messages(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], slots: Slots
+    ) -> list[dict[str, Any]]:
+        rest = list(messages)
+        system = rest.pop(0).content if rest and rest[0].role is Role.SYSTEM else ""
+        system = self._system_text(system, tools)
+        out: list[dict[str, Any]] = []
+        if system and not self._system_in_user:
+            out.append({"role": "system", "content": slots(Untrusted(system))})
+        for message in rest:
+            if message.role is Role.ASSISTANT:
+                out.append({"role": "assistant", "content": self._assistant(message, slots)})
+                if message.tool_results:
+                    text = "\n".join(
+                        f"<tool_response>\n{self._result_text(r)}\n</tool_response>"
+                        for r in message.tool_results
+                    )
+                    out.append({"role": self._tool_role, "content": slots(Untrusted(text))})
+                continue
+            if message.parts:
+                content = "".join(slots(Untrusted(p, separate=True)) for p in message.parts if p)
+            else:
+                content = slots(Untrusted(message.content.strip()))
+            if system and self._system_in_user:
+                content = slots(Untrusted(system + "\n\n")) + content
+                system = ""
+            out.append({"role": message.role.value, "content": content})
+        return out
+
+    @staticmethod
+    def _assistant(message: Message, slots: Slots) -> str:
+        if message.content_ids is not None:
+            return slots(OwnIds(message.content_ids, message.content))
+        calls = "".join(
+            f"{CALL_OPEN}\n"
+            + json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False)
+            + f"\n{CALL_CLOSE}"
+            for c in message.tool_calls
+        )
+        return slots(Untrusted(message.content.strip() + calls))
+
+    def _render(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        think: bool,
+        add_generation_prompt: bool,
+    ) -> tuple[str, Slots]:
+        slots = Slots()
+        rendered = self.template.render(
+            self._jinja_messages(messages, tools, slots),
+            add_generation_prompt=add_generation_prompt,
+            enable_thinking=think,
+        )
+        return rendered, slots
+
     def render_messages(
         self,
         messages: Sequence[Message],
@@ -252,36 +254,20 @@ class GenericProtocol:
         think: bool = False,
         add_generation_prompt: bool = True,
     ) -> list[int]:
-        rest = list(messages)
-        system = rest.pop(0).content if rest and rest[0].role is Role.SYSTEM else ""
-        ids = self.prefix(system, tools, think)
-        for message in rest:
-            if message.role is Role.USER:
-                ids += self._trusted(self.user_wrap.before) + self._untrusted(message.content)
-                ids += self._trusted(self.user_wrap.after)
-                continue
-            ids += self._trusted(self.gen_prompt)
-            calls = "".join(
-                f"{CALL_OPEN}\n"
-                + json.dumps({"name": c.name, "arguments": c.arguments}, ensure_ascii=False)
-                + f"\n{CALL_CLOSE}"
-                for c in message.tool_calls
-            )
-            ids += self._untrusted(calls + message.content.strip())
-            if message.tool_results:
-                ids += self._trusted(self.asst_close + self.tool_wrap.before)
-                ids += self._untrusted(
-                    "\n".join(
-                        f"<tool_response>\n{self._result_text(r)}\n</tool_response>"
-                        for r in message.tool_results
-                    )
-                )
-                ids += self._trusted(self.tool_wrap.after)
-            else:
-                ids += self._trusted(self.asst_close)
-        if add_generation_prompt:
-            ids += self._trusted(self.gen_prompt)
-        return ids
+        rendered, slots = self._render(messages, tools, think, add_generation_prompt)
+        ids = to_ids(self.tokenizer, rendered, slots.pieces, self._protected, ())
+        bos = self.tokenizer.bos_id
+        return [bos, *ids] if self._add_bos and bos is not None else ids
+
+    def render_text(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] = (),
+        think: bool = False,
+        add_generation_prompt: bool = True,
+    ) -> str:
+        rendered, slots = self._render(messages, tools, think, add_generation_prompt)
+        return plain_text(rendered, slots.pieces)
 
 
 # -- parsing -------------------------------------------------------------------
@@ -430,8 +416,13 @@ def parse(text: str, tools: Sequence[ToolSpec] | None = None) -> ParsedTurn:
 
 
 class JsonSyntax:
-    def string(self, max_tokens: int | None) -> str:
-        return f'"\\"" {repeat("json-char", 0, max_tokens)} "\\""'
+    def string(
+        self, max_tokens: int | None, min_chars: int = 0, max_chars: int | None = None
+    ) -> str:
+        # A json-char is one character of the decoded string (an escape too).
+        bounds = [b for b in (max_tokens, max_chars) if b is not None]
+        high = min(bounds) if bounds else None
+        return f'"\\"" {repeat("json-char", min_chars, high)} "\\""'
 
     def string_of(self, literals: Sequence[str]) -> str:
         return _trie_expr([json.dumps(s, ensure_ascii=False) for s in literals])

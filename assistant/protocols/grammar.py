@@ -2,8 +2,16 @@
 
 A `Syntax` says how strings, keys, objects and arrays are spelled; `GrammarBuilder`
 walks the schemas and writes one rule per schema node. Keys come in sorted order
-(the order the templates render arguments in); required keys are mandatory,
-optional ones may be left out, and only declared keys are allowed."""
+(the order the templates render arguments in) unless `keep_order` asks for the
+schema's own order; required keys are mandatory, optional ones may be left
+out, and only declared keys are allowed. `space` is an expression allowed
+around JSON punctuation (e.g. one optional space), for answers a model writes
+the way a prompt's example spells them.
+
+Besides the structure, these bounds come from the schema: enum and const,
+minItems/maxItems, minLength/maxLength (for syntaxes that count characters),
+and minimum/maximum of integers (maximum as a digit count, exact when it is
+10**k - 1)."""
 
 from __future__ import annotations
 
@@ -61,8 +69,11 @@ def repeat(expr: str, low: int, high: int | None) -> str:
 
 
 class Syntax(Protocol):
-    def string(self, max_tokens: int | None) -> str:
-        """An expression for any string value."""
+    def string(
+        self, max_tokens: int | None, min_chars: int = 0, max_chars: int | None = None
+    ) -> str:
+        """An expression for any string value (`min_chars`/`max_chars`: the
+        schema's minLength/maxLength, where the syntax can count characters)."""
         ...
 
     def string_of(self, literals: Sequence[str]) -> str:
@@ -122,12 +133,27 @@ class GrammarBuilder:
         syntax: Syntax,
         options: GrammarOptions,
         existing_paths: Collection[str] | None = None,
+        *,
+        keep_order: bool = False,
+        space: str | None = None,
     ) -> None:
         self.syntax = syntax
         self.options = options
         self.existing_paths = sorted(existing_paths) if existing_paths is not None else None
+        self.keep_order = keep_order
         self.rules: dict[str, str] = {}
         self._names: set[str] = {"root", *syntax.rules()}
+        self._ws = ""
+        if space is not None:
+            self._ws = self.add("ws", space)
+
+    def _comma(self) -> str:
+        return f'{self._ws} "," {self._ws}' if self._ws else '","'
+
+    def _spaced(self, *parts: str) -> str:
+        """`parts` in sequence, with the optional space between them."""
+        sep = f" {self._ws} " if self._ws else " "
+        return sep.join(p for p in parts if p)
 
     def _name(self, hint: str) -> str:
         base = re.sub(r"[^a-zA-Z0-9-]+", "-", hint).strip("-").lower() or "r"
@@ -192,9 +218,15 @@ class GrammarBuilder:
         if kind == "string":
             if schema.get(EXISTING_PATH_KEY) and self.existing_paths is not None:
                 return self.add(f"{hint}-path", self.syntax.string_of(self.existing_paths))
-            return self.add(hint, self.syntax.string(self.options.max_string_tokens))
+            low, high = schema.get("minLength"), schema.get("maxLength")
+            text = self.syntax.string(
+                self.options.max_string_tokens,
+                low if isinstance(low, int) else 0,
+                high if isinstance(high, int) else None,
+            )
+            return self.add(hint, text)
         if kind == "integer":
-            return self.add(hint, f'"-"? ("0" | [1-9] {repeat("[0-9]", 0, digits - 1)})')
+            return self.add(hint, self._integer(schema))
         if kind == "number":
             int_part = f'"-"? ("0" | [1-9] {repeat("[0-9]", 0, digits - 1)})'
             frac = f'("." {repeat("[0-9]", 1, digits)})?'
@@ -210,6 +242,18 @@ class GrammarBuilder:
             return self._object(schema, hint)
         return self.syntax.generic_value()
 
+    def _integer(self, schema: dict[str, Any]) -> str:
+        digits = self.options.max_number_digits
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if isinstance(high, int) and high >= 0:
+            digits = min(digits, len(str(high)))
+        tail = repeat("[0-9]", 0, digits - 1)
+        if isinstance(low, int) and low >= 1:
+            return f"[1-9] {tail}"
+        if isinstance(low, int) and low >= 0:
+            return f'"0" | [1-9] {tail}'
+        return f'"-"? ("0" | [1-9] {tail})'
+
     def _array(self, schema: dict[str, Any], hint: str) -> str:
         item = self.value(schema.get("items"), f"{hint}-item")
         min_items, max_items = schema.get("minItems"), schema.get("maxItems")
@@ -220,21 +264,24 @@ class GrammarBuilder:
             high = cap if high is None else min(high, cap)
             low = min(low, high)
         if high == 0:
-            return self.add(hint, '"[" "]"')
-        more = repeat(f'("," {item})', max(low - 1, 0), None if high is None else high - 1)
-        body = f'"[" {item} {more} "]"'
+            return self.add(hint, self._spaced('"["', '"]"'))
+        more = repeat(
+            f"({self._comma()} {item})", max(low - 1, 0), None if high is None else high - 1
+        )
+        items = f"{item} {more}"
         if low == 0:
-            body = f'"[" ({item} {more})? "]"'
-        return self.add(hint, body)
+            items = f"({items})?"
+        return self.add(hint, self._spaced('"["', items, '"]"'))
 
     def _object(self, schema: dict[str, Any], hint: str) -> str:
         props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         assert isinstance(props, dict)
         required = set(schema.get("required") or [])
-        keys = sorted(props)
+        keys = list(props) if self.keep_order else sorted(props)
         if not keys:
-            return self.add(hint, '"{" "}"')
-        kvs = [f"{self.syntax.key(k)} {self.value(props[k], f'{hint}-{k}')}" for k in keys]
+            return self.add(hint, self._spaced('"{"', '"}"'))
+        kvs = [self._spaced(self.syntax.key(k), self.value(props[k], f"{hint}-{k}")) for k in keys]
+        comma = self._comma()
         # rest[i]: members i.. after at least one was written (each with a comma);
         # first[i]: members i.. where none was written yet. Linear, not 2^n.
         rest: list[str | None] = [None] * (len(keys) + 1)
@@ -242,14 +289,14 @@ class GrammarBuilder:
         for i in range(len(keys) - 1, -1, -1):
             tail = f" {rest[i + 1]}" if rest[i + 1] else ""
             if keys[i] in required:
-                rest[i] = self.add(f"{hint}-rest", f'"," {kvs[i]}{tail}')
+                rest[i] = self.add(f"{hint}-rest", f"{comma} {kvs[i]}{tail}")
                 first[i] = self.add(f"{hint}-first", f"{kvs[i]}{tail}")
             else:
-                rest[i] = self.add(f"{hint}-rest", f'("," {kvs[i]})?{tail}')
+                rest[i] = self.add(f"{hint}-rest", f"({comma} {kvs[i]})?{tail}")
                 skip = first[i + 1]
                 body = f"{kvs[i]}{tail}" + (f" | {skip}" if skip else "")
                 first[i] = self.add(f"{hint}-first", f"({body})" if skip else f"({body})?")
-        return self.add(hint, f'"{{" {first[0]} "}}"')
+        return self.add(hint, self._spaced('"{"', str(first[0]), '"}"'))
 
     def render(self, root: str) -> str:
         lines = [f"root ::= {root}"]

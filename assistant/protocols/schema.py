@@ -1,7 +1,9 @@
 """Checking parsed call arguments against a tool's JSON schema.
 
 Only the subset tools declare: type (or a list of types), properties, required,
-additionalProperties: false, items, minItems/maxItems, enum, anyOf/oneOf. The
+additionalProperties: false, items, minItems/maxItems, enum, anyOf/oneOf,
+minimum/maximum, minLength/maxLength (the same subset `GrammarBuilder` turns
+into grammar rules, so what a grammar admits, this accepts). The
 messages are written for the model, which gets them back as a tool error."""
 
 from __future__ import annotations
@@ -88,7 +90,19 @@ def validate(value: Any, schema: dict[str, Any], path: str = "") -> list[str]:
     if isinstance(enum, list) and value not in enum:
         return [f"{where}: {value!r} is not one of {enum!r}"]
     problems: list[str] = []
-    if isinstance(value, dict):
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if isinstance(low, int | float) and value < low:
+            problems.append(f"{where}: {value!r} is less than the minimum {low}")
+        if isinstance(high, int | float) and value > high:
+            problems.append(f"{where}: {value!r} is more than the maximum {high}")
+    elif isinstance(value, str):
+        low, high = schema.get("minLength"), schema.get("maxLength")
+        if isinstance(low, int) and len(value) < low:
+            problems.append(f"{where}: needs at least {low} characters")
+        if isinstance(high, int) and len(value) > high:
+            problems.append(f"{where}: allows at most {high} characters ({len(value)} given)")
+    elif isinstance(value, dict):
         props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         assert isinstance(props, dict)
         for key in schema.get("required") or []:

@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 import re
 import stat
-import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.fsutil import BINARY_SNIFF_BYTES, looks_binary
-from assistant.repo.git import git_env
+from assistant.repo.git import is_bare_repo, ls_files
 
 HEAD_BYTES = BINARY_SNIFF_BYTES
 IGNORE_FILE = ".assistantignore"
@@ -259,39 +258,6 @@ def _content_ok(full: str, name: str, flt: RepoFilter) -> bool:
 # ---------------------------------------------------------------- listing
 
 
-def _git_candidates(root: Path) -> list[str] | None:
-    """`git ls-files -co --exclude-standard` relative to root, or None outside git."""
-    try:
-        proc = subprocess.run(
-            ["git", "-c", "core.quotepath=off", "ls-files", "-co", "--exclude-standard", "-z"],
-            cwd=root,
-            env=git_env(),
-            capture_output=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    if proc.returncode != 0:
-        return None
-    names = {n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
-    return sorted(names)
-
-
-def is_bare_repo(root: Path) -> bool:
-    try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--is-bare-repository"],
-            cwd=root,
-            env=git_env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return False
-    return proc.returncode == 0 and proc.stdout.strip() == "true"
-
-
 def _walk(root: Path, matcher: IgnoreMatcher, flt: RepoFilter) -> Iterator[str]:
     """Depth-first walk honouring `.gitignore`/`.assistantignore`; no symlinked dirs."""
     stack: list[str] = [""]
@@ -346,7 +312,7 @@ def scan_repo_files(
         return []
     root_real = os.path.realpath(root)
     matcher = IgnoreMatcher()
-    candidates = _git_candidates(root)
+    candidates = ls_files(root)
     if candidates is None:
         if is_bare_repo(root):
             return []
@@ -416,7 +382,6 @@ __all__ = [
     "IgnoreMatcher",
     "RepoFile",
     "RepoFilter",
-    "is_bare_repo",
     "is_binary",
     "list_repo_files",
     "parse_ignore_lines",

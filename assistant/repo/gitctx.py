@@ -1,16 +1,15 @@
 """Git context for the prompt: branch, status, staged and unstaged diffs, recent
 commit subjects, each capped in size.
 
-Plain `git` subprocesses (no index writes: GIT_OPTIONAL_LOCKS=0), so it works the
+Plain `git` through `assistant.repo.git` (no index writes), so it works the
 same in an empty repository (no commits), on a detached HEAD, and mid-rebase."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.repo.git import find_repo_root, git_env
+from assistant.repo.git import GitError, find_repo_root, run_git
 
 MAX_DIFF_CHARS = 6000
 MAX_STATUS_LINES = 40
@@ -18,19 +17,11 @@ MAX_COMMITS = 5
 
 
 def _git(root: Path, *args: str) -> tuple[int, str]:
-    env = dict(git_env(), GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
     try:
-        proc = subprocess.run(
-            ["git", "-c", "core.quotepath=off", "-c", "color.ui=false", *args],
-            cwd=root,
-            capture_output=True,
-            env=env,
-            check=False,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        result = run_git(root, *args, timeout=30)
+    except GitError:
         return 1, ""
-    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+    return result.returncode, result.stdout.decode("utf-8", "replace")
 
 
 def cap(text: str, max_chars: int) -> tuple[str, bool]:
@@ -42,10 +33,6 @@ def cap(text: str, max_chars: int) -> tuple[str, bool]:
     head = text[: cut + 1] if cut > 0 else text[:max_chars]
     dropped = text[len(head) :].count("\n") + (0 if text.endswith("\n") else 1)
     return head + f"… ({dropped} more lines)\n", True
-
-
-def git_toplevel(path: Path) -> Path | None:
-    return find_repo_root(path)
 
 
 @dataclass(frozen=True)
@@ -96,7 +83,7 @@ def git_context(
     max_commits: int = MAX_COMMITS,
 ) -> GitContext | None:
     """The repository state at `path`, or None when it is not in a work tree."""
-    root = git_toplevel(Path(path))
+    root = find_repo_root(Path(path))
     if root is None:
         return None
     code, out = _git(root, "symbolic-ref", "--short", "-q", "HEAD")
@@ -129,4 +116,4 @@ def git_context(
     return GitContext(root, branch, head, status, staged, unstaged, commits, truncated)
 
 
-__all__ = ["GitContext", "cap", "git_context", "git_toplevel"]
+__all__ = ["GitContext", "cap", "git_context"]

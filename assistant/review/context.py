@@ -33,7 +33,7 @@ def changed_span(hunk: Hunk) -> tuple[int, int] | None:
 
 def _definitions(path: str, content: bytes) -> list[tuple[int, int, str]]:
     try:
-        from assistant.repo.repomap.languages import language_for
+        from assistant.repo.languages import language_for
         from assistant.repo.repomap.tags import extract_tags
     except ImportError:  # tree-sitter grammars missing: degrade to no context
         return []

@@ -1,9 +1,11 @@
 """Review findings: the data, its JSON schema, the GBNF grammar that makes the
 model emit exactly that, and parsing of what came out.
 
-The grammar is stricter than the schema in two ways that matter for a small or
-weak model: `file` can only be one of the files under review in that chunk, and
-every string, number and list is bounded, so generation always ends."""
+The schema is the one definition of the contract: the grammar is generated
+from it (`GrammarBuilder`) and answers are validated against it
+(`schema.validate`). For a small or weak model it is strict: `file` can only
+be one of the files under review in that chunk, and every string, number and
+list is bounded, so generation always ends."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+# The grammar builder and validator (protocols, jinja2) load when a review
+# runs: `assistant --help` and the CLI's option types import this module.
 
 
 class Severity(enum.Enum):
@@ -35,6 +40,11 @@ class Category(enum.Enum):
     TEST = "test"
     DOCS = "docs"
     MAINTAINABILITY = "maintainability"
+    LINT = "lint"  # from the user's lint_command (`review --lint`), never from the model
+
+
+# What the model may answer with: lint findings come from the linter only.
+MODEL_CATEGORIES = tuple(c for c in Category if c is not Category.LINT)
 
 
 @dataclass(frozen=True)
@@ -63,105 +73,82 @@ class Finding:
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds the grammar enforces (and the validator re-checks)."""
+    """Bounds of an answer. They are part of the findings schema, so the
+    grammar enforces them and the validator re-checks them."""
 
     max_findings: int = 8
     min_findings: int = 0  # >0 forces findings (tests, benchmarks)
     max_message_chars: int = 300
-    max_suggestion_chars: int = 300
+    max_suggestion_chars: int = 300  # 0: no suggestion field at all
     max_line_digits: int = 6
 
 
 def findings_schema(
     files: Sequence[str] | None = None, limits: Limits | None = None
 ) -> dict[str, Any]:
-    """JSON schema of the model's answer (shown to the model, checked after).
-    Without `files` the file is any string (the prompt's fixed part cannot
-    know which files a chunk holds; the grammar restricts them)."""
+    """JSON schema of the model's answer: the one definition of the findings
+    contract. The prompt shows it to the model, `findings_grammar` is
+    generated from it and `parse_findings` validates against it. Without
+    `files` the file is any string (the prompt's fixed part cannot know which
+    files a chunk holds; the grammar restricts them)."""
     limits = limits or Limits()
     file_schema: dict[str, Any] = {"type": "string"}
     if files is not None:
         file_schema["enum"] = list(files)
+    # Bounded digits keep generation finite; 10**k - 1 is what the grammar can say exactly.
+    line = {"type": "integer", "minimum": 1, "maximum": 10**limits.max_line_digits - 1}
+    properties: dict[str, Any] = {
+        "file": file_schema,
+        "line": line,
+        "end_line": dict(line),
+        "severity": {"type": "string", "enum": [s.value for s in Severity]},
+        "category": {"type": "string", "enum": [c.value for c in MODEL_CATEGORIES]},
+        "message": {"type": "string", "minLength": 1, "maxLength": limits.max_message_chars},
+    }
+    if limits.max_suggestion_chars > 0:
+        properties["suggestion"] = {"type": "string", "maxLength": limits.max_suggestion_chars}
+    findings: dict[str, Any] = {
+        "type": "array",
+        "maxItems": limits.max_findings,
+        "items": {
+            "type": "object",
+            "properties": properties,
+            "required": ["file", "line", "end_line", "severity", "category", "message"],
+            "additionalProperties": False,
+        },
+    }
+    if limits.min_findings > 0:
+        findings["minItems"] = min(limits.min_findings, limits.max_findings)
     return {
         "type": "object",
-        "properties": {
-            "findings": {
-                "type": "array",
-                "maxItems": limits.max_findings,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "file": file_schema,
-                        "line": {"type": "integer", "minimum": 1},
-                        "end_line": {"type": "integer", "minimum": 1},
-                        "severity": {"type": "string", "enum": [s.value for s in Severity]},
-                        "category": {"type": "string", "enum": [c.value for c in Category]},
-                        "message": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": limits.max_message_chars,
-                        },
-                        "suggestion": {"type": "string", "maxLength": limits.max_suggestion_chars},
-                    },
-                    "required": ["file", "line", "end_line", "severity", "category", "message"],
-                    "additionalProperties": False,
-                },
-            }
-        },
+        "properties": {"findings": findings},
         "required": ["findings"],
         "additionalProperties": False,
     }
 
 
-def _lit(text: str) -> str:
-    return json.dumps(text)  # a GBNF literal uses the same escapes as JSON
-
-
-def _json_string_literal(value: str) -> str:
-    """GBNF literal matching the JSON encoding of `value` (quotes included)."""
-    return _lit(json.dumps(value))
-
-
 def findings_grammar(files: Sequence[str], limits: Limits | None = None) -> str:
-    """GBNF for `{"findings": [...]}` with keys in schema order."""
+    """GBNF for `{"findings": [...]}`, generated from `findings_schema(files)`:
+    keys in the schema's order, `file` one of `files`, every string, number
+    and list bounded so generation always ends. One optional space is allowed
+    around the punctuation, as the prompt's example is spaced; free whitespace
+    would let a weak model pad until the token limit, and every extra grammar
+    stack slows sampling over a 262k vocabulary."""
     if not files:
         raise ValueError("a findings grammar needs at least one file")
+    from assistant.protocols.base import GrammarOptions
+    from assistant.protocols.generic import JsonSyntax
+    from assistant.protocols.grammar import GrammarBuilder
+
     limits = limits or Limits()
-
-    def key(name: str) -> str:
-        return f'{_lit(json.dumps(name))} ws ":" ws'
-
-    file_alts = " | ".join(_json_string_literal(f) for f in files)
-    enum_alts = lambda values: " | ".join(_json_string_literal(v) for v in values)  # noqa: E731
-    more = max(0, limits.max_findings - 1)
-    items = f'finding ( ws "," ws finding ){{0,{more}}}'
-    if limits.min_findings > 0:
-        low = min(limits.min_findings, limits.max_findings) - 1
-        items = f'finding ( ws "," ws finding ){{{low},{more}}}'
-    else:
-        items = f"( {items} )?"
-    suggestion = (
-        f'( ws "," ws {key("suggestion")} suggestion )? ' if limits.max_suggestion_chars > 0 else ""
+    builder = GrammarBuilder(
+        JsonSyntax(),
+        GrammarOptions(max_number_digits=limits.max_line_digits),
+        keep_order=True,
+        space='" "?',
     )
-    return "\n".join(
-        [
-            f'root ::= "{{" ws {key("findings")} "[" ws {items} ws "]" ws "}}"',
-            f'finding ::= "{{" ws {key("file")} file ws "," ws {key("line")} num ws "," ws '
-            f'{key("end_line")} num ws "," ws {key("severity")} severity ws "," ws '
-            f'{key("category")} category ws "," ws {key("message")} message '
-            f'{suggestion}ws "}}"',
-            f"file ::= {file_alts}",
-            f"severity ::= {enum_alts([s.value for s in Severity])}",
-            f"category ::= {enum_alts([c.value for c in Category])}",
-            f"num ::= [1-9] [0-9]{{0,{limits.max_line_digits - 1}}}",
-            f'message ::= "\\"" char{{1,{limits.max_message_chars}}} "\\""',
-            f'suggestion ::= "\\"" char{{0,{limits.max_suggestion_chars}}} "\\""',
-            r'char ::= [^"\\\x00-\x1F\x7F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )',
-            # Compact JSON: free whitespace lets a weak model pad until the token limit,
-            # and every extra grammar stack slows sampling over a 262k vocabulary.
-            'ws ::= " "?',
-        ]
-    )
+    root = builder.value(findings_schema(files, limits), "answer")
+    return builder.render(root)
 
 
 @dataclass
@@ -172,35 +159,14 @@ class ParseOutcome:
     truncated: bool = False  # the answer stopped early; complete items were kept
 
 
-def _item_errors(item: Any, files: Sequence[str], limits: Limits) -> list[str]:
-    if not isinstance(item, dict):
-        return ["finding is not an object"]
-    errors: list[str] = []
-    allowed = {"file", "line", "end_line", "severity", "category", "message", "suggestion"}
-    for name in ("file", "line", "end_line", "severity", "category", "message"):
-        if name not in item:
-            errors.append(f"missing {name!r}")
-    for name in item:
-        if name not in allowed:
-            errors.append(f"unknown key {name!r}")
-    if "file" in item and item["file"] not in files:
-        errors.append(f"file {item['file']!r} is not under review here")
-    for name in ("line", "end_line"):
-        value = item.get(name)
-        if name in item and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            errors.append(f"{name} must be a positive integer")
-    if "severity" in item and item["severity"] not in {s.value for s in Severity}:
-        errors.append(f"bad severity {item['severity']!r}")
-    if "category" in item and item["category"] not in {c.value for c in Category}:
-        errors.append(f"bad category {item['category']!r}")
-    message = item.get("message")
-    if "message" in item and (not isinstance(message, str) or not message.strip()):
-        errors.append("message must be a non-empty string")
-    elif isinstance(message, str) and len(message) > limits.max_message_chars:
-        errors.append("message too long")
-    suggestion = item.get("suggestion")
-    if suggestion is not None and not isinstance(suggestion, str):
-        errors.append("suggestion must be a string")
+def _item_errors(item: Any, schema: dict[str, Any]) -> list[str]:
+    from assistant.protocols.schema import validate
+
+    errors = validate(item, schema, "finding")
+    message = item.get("message") if isinstance(item, dict) else None
+    if not errors and isinstance(message, str) and not message.strip():
+        # Beyond the schema's subset (and the grammar): a blank message says nothing.
+        errors.append("finding.message is blank")
     return errors
 
 
@@ -257,8 +223,9 @@ def parse_findings(text: str, files: Sequence[str], limits: Limits | None = None
             outcome.errors.append('answer is not an object with a "findings" list')
             return outcome
         items = data["findings"]
+    schema = findings_schema(files, limits)["properties"]["findings"]["items"]
     for item in items[: limits.max_findings]:
-        errors = _item_errors(item, files, limits)
+        errors = _item_errors(item, schema)
         if errors:
             outcome.invalid += 1
             outcome.errors.append("; ".join(errors))

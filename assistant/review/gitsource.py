@@ -2,18 +2,17 @@
 
 Three sources: the index against HEAD (`--staged`), two revisions
 (`--range A..B`), or the work tree against HEAD (paths). Every git call here is
-read-only and runs with GIT_OPTIONAL_LOCKS=0, so a review never rewrites the
-index (not even its stat cache) nor touches the work tree."""
+read-only and goes through `assistant.repo.git` (GIT_OPTIONAL_LOCKS=0), so a
+review never rewrites the index (not even its stat cache) nor touches the work tree."""
 
 from __future__ import annotations
 
 import enum
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import UsageError
-from assistant.repo.git import git_env, require_repo_root
+from assistant.repo.git import GitError, git_text, require_repo_root, run_git
 
 
 class DiffMode(enum.Enum):
@@ -43,10 +42,6 @@ class DiffSpec:
         return cls(DiffMode.RANGE, base, target or "HEAD", sep == "...", paths)
 
 
-class GitError(Exception):
-    pass
-
-
 class GitRepo:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -56,13 +51,13 @@ class GitRepo:
         return cls(require_repo_root(start))
 
     def run(self, *args: str, check: bool = True) -> str:
-        return _git(self.root, *args, check=check)
+        if check:
+            return git_text(self.root, *args)
+        return run_git(self.root, *args).text
 
     def run_bytes(self, *args: str) -> bytes | None:
-        proc = subprocess.run(
-            ["git", *args], cwd=self.root, env=_env(), capture_output=True, check=False
-        )
-        return proc.stdout if proc.returncode == 0 else None
+        result = run_git(self.root, *args)
+        return result.stdout if result.ok else None
 
     def resolve(self, rev: str) -> str | None:
         out = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
@@ -77,8 +72,6 @@ class GitRepo:
 
     def diff_text(self, spec: DiffSpec, context_lines: int = 3) -> str:
         args = [
-            "-c",
-            "core.quotePath=false",
             "diff",
             "--no-color",
             "--no-ext-diff",
@@ -121,18 +114,18 @@ class GitRepo:
         """`git check-attr` values that are set (e.g. linguist-generated)."""
         if not paths:
             return {}
-        proc = subprocess.run(
-            ["git", "check-attr", "-z", "--stdin", *names],
-            cwd=self.root,
-            env=_env(),
+        result = run_git(
+            self.root,
+            "check-attr",
+            "-z",
+            "--stdin",
+            *names,
             input="\0".join(paths).encode("utf-8", "surrogateescape") + b"\0",
-            capture_output=True,
-            check=False,
         )
         out: dict[str, dict[str, str]] = {}
-        if proc.returncode != 0:
+        if not result.ok:
             return out
-        fields = proc.stdout.decode("utf-8", "replace").split("\0")
+        fields = result.stdout.decode("utf-8", "replace").split("\0")
         for i in range(0, len(fields) - 2, 3):
             path, name, value = fields[i], fields[i + 1], fields[i + 2]
             if value != "unspecified":
@@ -140,25 +133,4 @@ class GitRepo:
         return out
 
 
-def _env() -> dict[str, str]:
-    env = git_env()
-    env["GIT_OPTIONAL_LOCKS"] = "0"  # never refresh (write) the index
-    env["LC_ALL"] = "C"
-    env.pop("GIT_EXTERNAL_DIFF", None)
-    return env
-
-
-def _git(cwd: Path, *args: str, check: bool = True) -> str:
-    try:
-        proc = subprocess.run(["git", *args], cwd=cwd, env=_env(), capture_output=True, check=False)
-    except OSError as exc:
-        raise GitError(f"cannot run git: {exc}") from exc
-    if check and proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip()
-        if "promisor remote" in message or "lazy fetching disabled" in message:
-            raise GitError(
-                "objects of this partial clone are not here, and the review never fetches "
-                "(no network): run `git fetch` (or check out the revisions) first"
-            )
-        raise GitError(f"git {' '.join(args[:3])}: {' '.join(message.split())}")
-    return proc.stdout.decode("utf-8", "surrogateescape")
+__all__ = ["DiffMode", "DiffSpec", "GitError", "GitRepo"]

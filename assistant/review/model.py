@@ -27,6 +27,7 @@ from assistant.llm.engine import (
     GenerationStats,
     GrammarSpec,
     SamplingParams,
+    StopReason,
 )
 from assistant.review.chat import ChatPrompter
 from assistant.review.findings import Limits, findings_grammar
@@ -75,12 +76,18 @@ class LlamaReviewer:
         limits: Limits,
         max_answer_tokens: int = 1024,
         sampling: SamplingParams | None = None,
+        template_path: Path | None = None,
     ) -> None:
+        from assistant.protocols.detect import make_protocol
+
         self.engine = engine
         self.limits = limits
         self._max_answer = max_answer_tokens
         self.sampling = sampling or SamplingParams(temperature=0.0)
-        self.prompter = ChatPrompter(engine.tokenizer, engine.chat_template)
+        protocol = make_protocol(
+            engine.tokenizer, engine.chat_template, engine.metadata, template_path=template_path
+        )
+        self.prompter = ChatPrompter(protocol)
 
     @property
     def n_ctx(self) -> int:
@@ -115,9 +122,9 @@ class LlamaReviewer:
         return Reply(
             b"".join(pieces).decode("utf-8", "replace"),
             stats,
-            cancelled=stats.stop_reason == "cancelled",
+            cancelled=stats.stop_reason is StopReason.CANCELLED,
             seconds=time.perf_counter() - start,
-            cut=stats.stop_reason == "max_tokens",
+            cut=stats.stop_reason is StopReason.MAX_TOKENS,
         )
 
     def close(self) -> None:

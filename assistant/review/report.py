@@ -6,16 +6,20 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.text import Text
 
 from assistant.review.findings import Finding, Severity
-from assistant.review.runner import ReviewResult
-from assistant.review.sarif import to_sarif
+
+# The CLI imports this module for `FailOn`/`OutputFormat` when it builds its
+# help; the runner and pygments (rich.syntax) load when a report is printed.
+if TYPE_CHECKING:
+    from rich.syntax import Syntax
+
+    from assistant.review.runner import ReviewResult
 
 SNIPPET_CONTEXT = 2
 MAX_SNIPPET_LINES = 12
@@ -76,6 +80,8 @@ def to_json(result: ReviewResult) -> dict[str, Any]:
 
 
 def render_text(result: ReviewResult, fmt: OutputFormat) -> str:
+    from assistant.review.sarif import to_sarif
+
     data = to_sarif(result) if fmt is OutputFormat.SARIF else to_json(result)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -83,6 +89,8 @@ def render_text(result: ReviewResult, fmt: OutputFormat) -> str:
 def _snippet(finding: Finding, lines: Sequence[str]) -> Syntax | None:
     if not lines or finding.line > len(lines):
         return None
+    from rich.syntax import Syntax
+
     start = max(1, finding.line - SNIPPET_CONTEXT)
     end = min(len(lines), finding.end_line + SNIPPET_CONTEXT, start + MAX_SNIPPET_LINES - 1)
     code = "\n".join(lines[start - 1 : end])
@@ -127,8 +135,10 @@ def print_rich(result: ReviewResult, console: Console) -> None:
 def print_summary(result: ReviewResult, console: Console) -> None:
     info = summary(result)
     counts = ", ".join(f"{n} {s}" for s, n in info["by_severity"].items() if n)
+    # A review stopped early must not read like a pass.
+    head = ("review INCOMPLETE: ", "bold yellow") if result.incomplete else ("review: ", "bold")
     line = Text.assemble(
-        ("review: ", "bold"),
+        head,
         f"{info['findings']} finding(s)" + (f" ({counts})" if counts else ""),
         f" in {info['files_reviewed']} file(s), {info['chunks']} chunk(s)",
         f"; {info['dropped_outside_diff']} dropped outside the diff",
@@ -144,6 +154,8 @@ def print_summary(result: ReviewResult, console: Console) -> None:
     console.print(line)
     if result.incomplete:
         console.print(Text(f"warning: review incomplete: {result.incomplete}", style="yellow"))
+        reviewed = ", ".join(result.reviewed) if result.reviewed else "nothing"
+        console.print(Text(f"reviewed before it stopped: {reviewed}", style="yellow"))
 
 
 def print_trace(result: ReviewResult, console: Console) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant import __version__
 from assistant.review.findings import Category, Severity
-from assistant.review.runner import ReviewResult
+
+if TYPE_CHECKING:
+    from assistant.review.runner import ReviewResult
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -20,6 +22,7 @@ RULE_TEXT = {
     Category.TEST: "Missing or wrong test",
     Category.DOCS: "Documentation made wrong by the change",
     Category.MAINTAINABILITY: "Maintainability problem",
+    Category.LINT: "Reported by the project's linter",
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -54,9 +55,38 @@ def call_summary(name: str, arguments: dict[str, Any]) -> str:
     return name
 
 
-def outcome_line(event: ToolFinished) -> str:
+def outcome_line(event: ToolFinished, width: int = 120) -> str:
+    """A short human line for a tool's result: its first sentence (what
+    follows is usually advice for the model, "Ask the user what they want
+    instead…", which stays in --json and the trace), cut to `width` with an
+    ellipsis."""
     first = event.text.strip().splitlines()[0] if event.text.strip() else ""
-    return first[:120]
+    sentence = re.split(r"(?<=[a-z0-9)\]])\. (?=[A-Z])", first, maxsplit=1)[0]
+    return shorten(sentence, width)
+
+
+def shorten(text: str, width: int) -> str:
+    width = max(8, width)
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _consume(shown: set[str], diff: str) -> bool:
+    if diff in shown:
+        shown.discard(diff)
+        return True
+    return False
+
+
+def progress_text(event: Progress) -> str:
+    """`reading 1,166 new tokens: 512/1,166 · about 18 s left` while a prompt
+    is evaluated batch by batch; the bare message before the first batch."""
+    if event.total <= 0 or event.done <= 0:
+        return event.message
+    text = f"{event.message}: {event.done:,}/{event.total:,}"
+    if event.seconds > 0 and event.done < event.total:
+        left = event.seconds / event.done * (event.total - event.done)
+        text += f" · about {left:.0f} s left" if left >= 1 else " · under a second left"
+    return text
 
 
 def footer_text(stats: StepStats | None, turn: TurnFinished) -> str:
@@ -73,6 +103,31 @@ def footer_text(stats: StepStats | None, turn: TurnFinished) -> str:
 
 
 # ---------------------------------------------------------------- Rich
+
+# Columns the live region leaves free: the terminal echoes "^C" after its last
+# line, and a row that reaches the last column may wrap early in some terminals.
+LIVE_MARGIN = 3
+
+
+def _safe_rows(line: Text, width: int) -> list[Text]:
+    """`line` cut into rows that cannot wrap in any terminal. Live redraws by
+    moving the cursor up one row per line; a line the terminal wraps into two
+    rows (it measures a CJK, Indic or emoji string wider than Rich does) leaves
+    a stale copy behind on every redraw. Counting every non-ASCII code point
+    as two columns, the most any terminal draws, rules that out."""
+    plain = line.plain
+    width = max(8, width)
+    if plain.isascii() and len(plain) <= width:
+        return [line]
+    offsets: list[int] = []
+    used = 0
+    for index, char in enumerate(plain):
+        cells = 1 if char.isascii() else 2
+        if used + cells > width:
+            offsets.append(index)
+            used = 0
+        used += cells
+    return list(line.divide(offsets)) if offsets else [line]
 
 
 class _MarkdownStream:
@@ -112,7 +167,10 @@ class _MarkdownStream:
         if stable > self.printed:
             self.live.console.print(Text.from_ansi("\n".join(lines[self.printed : stable])))
             self.printed = stable
-        self.live.update(Text.from_ansi("\n".join(lines[self.printed :])), refresh=True)
+        rows: list[Text] = []
+        for line in lines[self.printed :]:
+            rows.extend(_safe_rows(Text.from_ansi(line), self.console.width - LIVE_MARGIN))
+        self.live.update(Text("\n").join(rows), refresh=True)
 
     def finish(self) -> None:
         self._refresh(final=True)
@@ -121,9 +179,13 @@ class _MarkdownStream:
 
 
 class RichRenderer:
+    # False: tool results print no diff (a dry run prints the combined one once).
+    tool_diffs = True
+
     def __init__(self, console: Console | None = None, show_thoughts: bool = True) -> None:
         self.console = console or Console(highlight=False)
         self.show_thoughts = show_thoughts
+        self._shown_diffs: set[str] = set()
         self._stream: _MarkdownStream | None = None
         self._status: Status | None = None
         self._thinking = False
@@ -156,7 +218,10 @@ class RichRenderer:
     def __call__(self, event: AgentEvent) -> None:
         if isinstance(event, Progress):
             self._end_stream()
-            self._start_status(f"{event.message}…")
+            if event.done and self._status is not None:
+                self._status.update(f"{progress_text(event)}…")  # no flicker per batch
+            else:
+                self._start_status(f"{progress_text(event)}…")
             return
         if isinstance(event, ThoughtDelta):
             if not self.show_thoughts:
@@ -186,11 +251,14 @@ class RichRenderer:
             self._stop_status()
             mark = "[green]✓[/]" if event.ok else "[red]✗[/]"
             line = Text.from_markup(f"{mark} [bold]")
-            line.append(call_summary(event.name, event.arguments))
+            width = self.console.width - 4  # the mark, the dash, a spare column
+            summary = shorten(call_summary(event.name, event.arguments), width // 2)
+            line.append(summary)
             line.append(" — ", style="dim")
-            line.append(outcome_line(event), style="dim" if event.ok else "red")
+            rest = width - len(summary)
+            line.append(outcome_line(event, rest), style="dim" if event.ok else "red")
             self.console.print(line)
-            if event.diff:
+            if event.diff and self.tool_diffs and not _consume(self._shown_diffs, event.diff):
                 self.diff(event.diff)
         elif isinstance(event, Notice):
             self._end_stream()
@@ -222,6 +290,10 @@ class RichRenderer:
     def record(self, kind: str, **fields: Any) -> None:
         return
 
+    def diff_shown(self, diff: str) -> None:
+        """The approval prompt showed this diff: the tool's result will not again."""
+        self._shown_diffs.add(diff)
+
     @contextmanager
     def status(self, message: str) -> Iterator[None]:
         self._start_status(message)
@@ -243,6 +315,8 @@ class PlainRenderer:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.show_thoughts = show_thoughts
+        self.tool_diffs = True
+        self._shown_diffs: set[str] = set()
         self._at_line_start = True
         self._answer_started = False
         self._last_stats: StepStats | None = None
@@ -277,7 +351,7 @@ class PlainRenderer:
             self._line(
                 f"[{mark}] {call_summary(event.name, event.arguments)}: {outcome_line(event)}"
             )
-            if event.diff:
+            if event.diff and self.tool_diffs and not _consume(self._shown_diffs, event.diff):
                 self.err.write(event.diff if event.diff.endswith("\n") else event.diff + "\n")
         elif isinstance(event, Notice):
             self._line(("warning: " if event.warning else "") + event.text)
@@ -303,6 +377,9 @@ class PlainRenderer:
 
     def record(self, kind: str, **fields: Any) -> None:
         return
+
+    def diff_shown(self, diff: str) -> None:
+        self._shown_diffs.add(diff)
 
     def close(self) -> None:
         if not self._at_line_start:
@@ -390,6 +467,9 @@ class JsonRenderer:
     def diff(self, diff: str) -> None:
         self._write("diff", path=None, diff=diff)
 
+    def diff_shown(self, diff: str) -> None:
+        return  # JSON keeps every diff event: it is data, not a screen
+
     def record(self, kind: str, **fields: Any) -> None:
         self._write(kind, **fields)
 
@@ -406,12 +486,21 @@ AnyRenderer = RichRenderer | PlainRenderer | JsonRenderer
 
 
 def make_renderer(
-    *, as_json: bool, show_thoughts: bool, stream: TextIO | None = None
+    *,
+    as_json: bool,
+    show_thoughts: bool,
+    stream: TextIO | None = None,
+    tool_diffs: bool = True,
 ) -> AnyRenderer:
-    """JSON when asked; Rich on a terminal; plain text otherwise."""
+    """JSON when asked; Rich on a terminal; plain text otherwise. `tool_diffs`
+    False: tool results show no diff (the caller prints a combined one)."""
     out = stream or sys.stdout
     if as_json:
         return JsonRenderer(out)
+    renderer: RichRenderer | PlainRenderer
     if out.isatty():
-        return RichRenderer(Console(file=out, highlight=False), show_thoughts=show_thoughts)
-    return PlainRenderer(out, sys.stderr, show_thoughts=show_thoughts)
+        renderer = RichRenderer(Console(file=out, highlight=False), show_thoughts=show_thoughts)
+    else:
+        renderer = PlainRenderer(out, sys.stderr, show_thoughts=show_thoughts)
+    renderer.tool_diffs = tool_diffs
+    return renderer

@@ -56,12 +56,16 @@ def test_required_first_step_reads_a_file_and_feeds_it_back(gemma_engine, tmp_pa
     assert len(read_trace(trace_of(gemma_engine))) == before + 2
     assert not agent.session.turn_open
     # The second model call saw the file: its prompt holds the result's tokens
-    # and extends the first call's prompt and output (append-only history).
+    # and keeps the first call's prompt up to where the model's turn began (the
+    # template re-lays out the turn itself: the April template drops the empty
+    # thought block it put after `<|turn>model\n`); only the rest is evaluated.
     first, second = read_trace(trace_of(gemma_engine))[before : before + 2]
-    assert second["prompt_ids"][: len(first["prompt_ids"])] == first["prompt_ids"]
-    text = gemma_engine.tokenizer.detokenize(second["prompt_ids"][len(first["prompt_ids"]) :])
+    turn_open = gemma_engine.tokenizer.token_id("<|turn>")
+    start = max(i for i, t in enumerate(first["prompt_ids"]) if t == turn_open)
+    assert second["prompt_ids"][: start + 1] == first["prompt_ids"][: start + 1]
+    text = gemma_engine.tokenizer.detokenize(second["prompt_ids"][start:])
     assert "return 'hello ' + name" in text
-    assert second["evaluated_tokens"] <= len(second["prompt_ids"]) - len(first["prompt_ids"]) + 1
+    assert second["evaluated_tokens"] <= len(second["prompt_ids"]) - start
 
 
 CONTROL_STRINGS = (
@@ -89,9 +93,13 @@ def test_a_hostile_file_reaches_the_model_as_plain_text(gemma_engine, tmp_path: 
     agent.run("Read evil.py.", events)
     assert events.of(ToolFinished)[0].ok
 
-    first, second = read_trace(trace_of(gemma_engine))[before : before + 2]
+    _first, second = read_trace(trace_of(gemma_engine))[before : before + 2]
     tok = gemma_engine.tokenizer
-    fed = second["prompt_ids"][len(first["prompt_ids"]) + len(first["generated_ids"]) :]
+    # The response starts at the last `<|tool_response>` (the model's own stop
+    # token; the template re-lays out the turn before it, so no fixed offset).
+    opener = tok.token_id("<|tool_response>")
+    start = max(i for i, t in enumerate(second["prompt_ids"]) if t == opener)
+    fed = second["prompt_ids"][start:]
     # `fed` is the tool response the loop appended: its framing opens and closes
     # with protocol tokens, and everything between must be plain text.
     text = tok.detokenize(fed)
@@ -105,4 +113,5 @@ def test_a_hostile_file_reaches_the_model_as_plain_text(gemma_engine, tmp_path: 
     assert set(control) <= framing
     assert control.count(tok.token_id('<|"|>')) == 2  # the value's own delimiters only
     assert control.count(tok.token_id("<tool_response|>")) == 1
-    assert len(control) <= 5, [tok.piece(i) for i in control]
+    # (6: the opener `<|tool_response>` is in the slice; the April template then writes an empty thought)
+    assert len(control) <= 6, [tok.piece(i) for i in control]

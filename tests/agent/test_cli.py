@@ -68,7 +68,7 @@ def test_edit_yes_applies_a_real_change(demo_repo: Path, smollm2_path: Path) -> 
         "--max-tokens",
         "128",
         "--max-steps",
-        "2",
+        "1",  # the first step must edit; its call runs even at the limit
     )
     assert proc.returncode == 0, proc.stderr
     diff = git(demo_repo, "diff")

@@ -1,12 +1,10 @@
-"""Session: append-only token history, the context budget (shorten, then
-compact), the cache boundary, save and resume. Real tokenizer, chat template
-and protocol (Gemma 4's, from the vocab GGUF through `ScriptedEngine`; no
-weights are loaded); the summarizer is a plain function here (the agent's own
-is exercised in test_loop.py's compaction test)."""
+"""Session: history rendered by the model's template, the context budget (shorten, then
+compact), the cache boundary, save and resume. Real tokenizer and protocol
+(the tiny Gemma 4's); the summarizer is a plain function here (the agent's
+real one is exercised in test_compaction_with_the_model)."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,8 @@ from assistant.tools.registry import ALL_TOOLS
 
 from assistant.agent.session import ContextFull, Kind, Session, clip_text, latest_session_file
 from assistant.protocols import ToolResult, make_protocol
+from assistant.protocols.gemma4 import Gemma4Protocol
+from tests.fixtures.build_models import july_template
 
 SPECS = [t.spec for t in ALL_TOOLS if not t.spec.mutates]
 
@@ -37,26 +37,34 @@ def model_reply(session: Session, text: str) -> None:
     session.add_model(ids, text)
 
 
-def test_history_is_append_only(scripted) -> None:
-    session = new_session(scripted)
-    snapshots = [list(session.ids)]
+def test_history_extends_when_the_model_writes_what_the_template_would(gemma_engine) -> None:
+    """The prompt is always the template's rendering; when the model's output is
+    what the template would render, every prompt extends the previous prompt
+    plus the generated ids, so the KV cache covers all of it. The July 2026
+    layout (derived in tests/fixtures/build_models.py; see the sources cited
+    there) continues a turn after tool results without a new turn opener."""
+    tok = gemma_engine.tokenizer
+    session = new_session(gemma_engine)
+    session.protocol = Gemma4Protocol(tok, july_template(gemma_engine.chat_template))
+    session.rebuild()
     session.add_user("first question")
-    snapshots.append(list(session.ids))
-    model_reply(session, "an answer")
-    session.add_tool_results([ToolResult("read_file", "1| x = 1")], session.ids[-1])
-    snapshots.append(list(session.ids))
-    session.close_turn()
+    steps = [
+        '<|tool_call>call:read_file{path:<|"|>a.py<|"|>}<tool_call|><|tool_response>',
+        "It is one line.<turn|>",
+    ]
+    for i, text in enumerate(steps):
+        before = list(session.ids)
+        generated = tok.tokenize(text, special=True)
+        session.add_model(generated, text)
+        if i == 0:
+            session.add_tool_results([ToolResult.reply("read_file", "1| x = 1")], generated[-1])
+        else:
+            session.close_turn()
+        assert session.ids[: len(before) + len(generated)] == before + generated
+    before = list(session.ids)
     session.add_user("second question")
-    snapshots.append(list(session.ids))
-    for shorter, longer in itertools.pairwise(snapshots):
-        assert longer[: len(shorter)] == shorter
-        assert len(longer) > len(shorter)
-    assert session.turn_open and session.turns == 2
-    assert [s.kind for s in session.segments] == [
-        Kind.PREFIX, Kind.USER, Kind.MODEL, Kind.TOOLS, Kind.CLOSE, Kind.USER,
-    ]  # fmt: skip
-    # Each segment's ids are what the protocol renders for it, in order.
-    assert session.ids == [i for s in session.segments for i in s.ids]
+    assert session.ids[: len(before)] == before
+    assert session.segments[-1].kind is Kind.USER and session.turn_open
 
 
 def test_cache_boundary_covers_the_repo_context_not_the_question(scripted) -> None:
@@ -76,7 +84,7 @@ def test_budget_shortens_old_tool_outputs_first_then_compacts(scripted) -> None:
     for turn in range(2):
         session.add_user(f"question {turn}")
         model_reply(session, "let me read")
-        session.add_tool_results([ToolResult("read_file", big)], session.ids[-1])
+        session.add_tool_results([ToolResult.reply("read_file", big)], session.ids[-1])
         model_reply(session, "done")
         session.close_turn()
     session.add_user("question 2")
@@ -86,7 +94,8 @@ def test_budget_shortens_old_tool_outputs_first_then_compacts(scripted) -> None:
     assert notes == ["shortened old tool outputs to make room"]
     tools = [s for s in session.segments if s.kind is Kind.TOOLS]
     assert tools[0].shortened and not tools[-1].shortened
-    assert "output shortened" in scripted.tokenizer.detokenize(tools[0].ids)
+    assert "output shortened" in str(tools[0].results[0].content)
+    assert "output shortened" in scripted.tokenizer.detokenize(session.ids)
     # Asking for more than shortening can free compacts the finished turns.
     notes = session.ensure_room(2000, lambda transcript: "- the user asked two questions")
     assert "compacted earlier turns into a summary" in notes

@@ -3,7 +3,8 @@
 Every variant that used to raise (`unexpected JSONDecodeError` and others, 7 of
 7) or crash llama_decode (out-of-vocabulary ids) is reported in one line; the
 file is moved aside and a fresh session starts. Real tokenizer and protocol
-(the tiny Gemma 4's) for the variants; a real `chat --resume` in a pty with
+(Gemma 4's vocab, through the ScriptedEngine fixture: no weights) for the
+variants; a real `chat --resume` in a pty with
 SmolLM2 for the crash."""
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from tests.agent.conftest import clean_env
 from tests.agent.test_session import model_reply, new_session
 
 
-def _saved(gemma_engine, tmp_path: Path) -> dict:  # type: ignore[no-untyped-def]
-    session = new_session(gemma_engine)
+def _saved(scripted, tmp_path: Path) -> dict:  # type: ignore[no-untyped-def]
+    session = new_session(scripted)
     session.add_user("hello")
     model_reply(session, "hi there")
     session.close_turn()
@@ -90,13 +91,13 @@ VARIANTS = [
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_damaged_chat_is_moved_aside_and_the_session_stays_fresh(
-    gemma_engine, tmp_path: Path, name: str
+    scripted, tmp_path: Path, name: str
 ) -> None:  # type: ignore[no-untyped-def]
-    data = _saved(gemma_engine, tmp_path)
+    data = _saved(scripted, tmp_path)
     path = tmp_path / "sess" / "chat.json"
     path.parent.mkdir()
-    path.write_bytes(_variant(data, name, gemma_engine.tokenizer.n_vocab))
-    session = new_session(gemma_engine)
+    path.write_bytes(_variant(data, name, scripted.tokenizer.n_vocab))
+    session = new_session(scripted)
     fresh = list(session.ids)
     with pytest.raises(DamagedSession) as info:
         session.restore_file(path)
@@ -108,10 +109,10 @@ def test_damaged_chat_is_moved_aside_and_the_session_stays_fresh(
     assert session.ids == fresh and session.turns == 0 and session.summary == ""
 
 
-def test_a_good_file_still_restores(gemma_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_good_file_still_restores(scripted, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "chat.json"
-    path.write_text(json.dumps(_saved(gemma_engine, tmp_path)))
-    session = new_session(gemma_engine)
+    path.write_text(json.dumps(_saved(scripted, tmp_path)))
+    session = new_session(scripted)
     assert session.restore_file(path) and session.turns == 1 and path.exists()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from assistant.llm.engine import GeneratedToken, GenerationRequest, SamplingParams
 from assistant.llm.llama import EngineConfig, LlamaEngine
-from assistant.protocols.base import GrammarOptions
+from assistant.protocols.base import GrammarOptions, Message, Role
 from assistant.protocols.gemma4 import Gemma4Protocol
 from tests.protocols.tools_fixture import TOOLS
 
@@ -48,8 +48,9 @@ def main() -> None:
 
         args.model = ensure_models()["tiny_gemma4"]
     engine = LlamaEngine.load(args.model, EngineConfig(n_ctx=1024, seed=0))
-    proto = Gemma4Protocol(engine.tokenizer)
-    prompt = proto.prefix("You call tools.", TOOLS, False) + proto.user_turn("Do something.", False)
+    proto = Gemma4Protocol(engine.tokenizer, engine.chat_template or "")
+    messages = [Message(Role.SYSTEM, "You call tools."), Message(Role.USER, "Do something.")]
+    prompt = proto.render_messages(messages, TOOLS, False)
     bounds = GrammarOptions(
         max_string_tokens=4, max_array_items=2, max_number_digits=4, parallel_calls=False
     )

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.trace import read_trace
+from assistant.protocols.detect import make_protocol
 from assistant.review.chat import ChatPrompter
 from assistant.review.prompt import system_prompt
 from tests.fixtures.build_models import ensure_models
@@ -71,7 +72,8 @@ def guidelines_for(model: Path, target: int) -> tuple[str, int]:
     """Project guidelines that bring the fixed prefix to about `target` tokens."""
     engine = LlamaEngine.load(model, EngineConfig(n_ctx=4096))
     try:
-        prompter = ChatPrompter(engine.tokenizer, engine.chat_template)
+        protocol = make_protocol(engine.tokenizer, engine.chat_template, engine.metadata)
+        prompter = ChatPrompter(protocol)
         lines: list[str] = []
         while True:
             text = "".join(lines)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm.engine import CancelToken, GenerationRequest, SamplingParams
+from assistant.llm.engine import CancelToken, GenerationRequest, SamplingParams, StopReason
 from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.trace import TraceWriter, read_trace
 from tests.conftest import ENGINE_THREADS
@@ -52,7 +52,7 @@ def test_n_ctx_is_capped_at_the_models_length(smollm2_path: Path) -> None:
 def test_stops_at_end_of_turn_and_yields_the_stop_token(smol: LlamaEngine) -> None:
     out = list(smol.generate(GenerationRequest(chatml(smol, "Say hi."), 200, GREEDY)))
     assert out[-1].id in smol.tokenizer.eos_ids
-    assert smol.last_stats.stop_reason == "stop"
+    assert smol.last_stats.stop_reason is StopReason.END_OF_TURN
 
 
 def test_cancel_stops_within_one_token(smol: LlamaEngine) -> None:
@@ -65,7 +65,7 @@ def test_cancel_stops_within_one_token(smol: LlamaEngine) -> None:
         if len(seen) == 3:
             cancel.cancel()
     assert len(seen) == 3
-    assert smol.last_stats.stop_reason == "cancelled"
+    assert smol.last_stats.stop_reason is StopReason.CANCELLED
 
 
 def test_follow_up_evaluates_only_the_new_suffix(smol: LlamaEngine) -> None:
@@ -155,7 +155,7 @@ def test_cancel_during_prompt_evaluation_keeps_the_engine_usable(smol: LlamaEngi
     cancel.cancel()  # already set: the abort callback stops the first batch
     long_prompt = chatml(smol, "Summarise: " + "lorem ipsum dolor sit amet " * 150)
     assert list(smol.generate(GenerationRequest(long_prompt, 8, GREEDY), cancel)) == []
-    assert smol.last_stats.stop_reason == "cancelled"
+    assert smol.last_stats.stop_reason is StopReason.CANCELLED
     out = list(smol.generate(GenerationRequest(long_prompt, 4, GREEDY)))
     assert out
     assert smol.last_stats.reused_tokens + smol.last_stats.evaluated_tokens == len(long_prompt)

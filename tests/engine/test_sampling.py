@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm.engine import GenerationRequest, GrammarSpec, SamplingParams
+from assistant.llm.engine import GenerationRequest, GrammarSpec, SamplingParams, StopReason
 from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.protocols import make_protocol
 from assistant.toolspec import ToolSpec
@@ -66,4 +66,4 @@ def test_grammar_from_the_first_token_forces_valid_output(smol: LlamaEngine) -> 
     tok = smol.tokenizer
     assert tok.detokenize([t.id for t in out[:-1]]) in ("yes", "no")
     # Once the grammar is complete only an end-of-generation id can follow.
-    assert out[-1].id in tok.eos_ids and smol.last_stats.stop_reason == "stop"
+    assert out[-1].id in tok.eos_ids and smol.last_stats.stop_reason is StopReason.END_OF_TURN

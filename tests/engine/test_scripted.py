@@ -15,6 +15,7 @@ from assistant.llm.engine import (
     GenerationRequest,
     GrammarSpec,
     SamplingParams,
+    StopReason,
 )
 from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.scripted import ScriptedEngine, ScriptError
@@ -47,7 +48,7 @@ def test_a_turn_is_replayed_to_its_end_of_generation_id(scripted: ScriptedEngine
         0,
         len(prompt),
     )
-    assert (stats.generated_tokens, stats.stop_reason) == (len(out), "stop")
+    assert (stats.generated_tokens, stats.stop_reason) == (len(out), StopReason.END_OF_TURN)
     # The stop id was sampled but never fed back.
     assert scripted.cached_tokens == prompt + [t.id for t in out[:-1]]
     assert scripted.pending == 1 and scripted.replayed == 1
@@ -72,7 +73,7 @@ def test_max_tokens_cuts_the_turn_and_drops_its_rest(scripted: ScriptedEngine) -
     scripted.add_text("a b c d e f g<turn|>", "next<turn|>")
     prompt = prompt_of(scripted, "q")
     out = list(scripted.generate(GenerationRequest(prompt, max_tokens=3)))
-    assert len(out) == 3 and scripted.last_stats.stop_reason == "max_tokens"
+    assert len(out) == 3 and scripted.last_stats.stop_reason is StopReason.MAX_TOKENS
     assert scripted.cached_tokens == prompt + [t.id for t in out[:2]]
     again = list(scripted.generate(GenerationRequest(prompt)))
     assert b"".join(t.piece for t in again) == b"next<turn|>"
@@ -84,7 +85,7 @@ def test_the_context_end_limits_generation(scripted: ScriptedEngine) -> None:
     prompt = prompt_of(small, "q")
     out = list(small.generate(GenerationRequest(prompt, max_tokens=100)))
     assert len(out) == 20 - len(prompt) - 1
-    assert small.last_stats.stop_reason == "max_tokens"
+    assert small.last_stats.stop_reason is StopReason.MAX_TOKENS
 
 
 def test_request_stop_ids_stop_it(scripted: ScriptedEngine) -> None:
@@ -95,7 +96,7 @@ def test_request_stop_ids_stop_it(scripted: ScriptedEngine) -> None:
     out = list(
         scripted.generate(GenerationRequest(prompt_of(scripted, "q"), stop_ids=frozenset({stop})))
     )
-    assert out[-1].id == stop and scripted.last_stats.stop_reason == "stop"
+    assert out[-1].id == stop and scripted.last_stats.stop_reason is StopReason.END_OF_TURN
 
 
 def test_cancel_stops_within_one_token(scripted: ScriptedEngine) -> None:
@@ -109,7 +110,7 @@ def test_cancel_stops_within_one_token(scripted: ScriptedEngine) -> None:
             cancel.cancel()
     assert len(out) == 2
     stats = scripted.last_stats
-    assert (stats.stop_reason, stats.generated_tokens) == ("cancelled", 2)
+    assert (stats.stop_reason, stats.generated_tokens) == (StopReason.CANCELLED, 2)
     assert scripted.cached_tokens == prompt + out  # both were fed back before the check
 
 
@@ -117,7 +118,7 @@ def test_a_zero_token_call_consumes_no_turn(scripted: ScriptedEngine) -> None:
     scripted.add_text("hi<turn|>")
     prompt = prompt_of(scripted, "q")
     assert list(scripted.generate(GenerationRequest(prompt, max_tokens=0, cache_boundary=3))) == []
-    assert scripted.last_stats.stop_reason == "max_tokens" and scripted.pending == 1
+    assert scripted.last_stats.stop_reason is StopReason.MAX_TOKENS and scripted.pending == 1
     assert scripted.requests[0].cache_boundary == 3
 
 

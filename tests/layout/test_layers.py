@@ -1,6 +1,6 @@
 """The package's layers, enforced: every import points down.
 
-    cli ─► agent, review, ui ─► protocols, tools, repo ─► llm ─► kernel
+    cli ─► agent, review, eval, ui ─► protocols, tools, repo ─► llm ─► kernel
 
 The kernel is the handful of modules at the top of `assistant/` (errors,
 config, events, toolspec, netguard, fsutil). Imports inside functions count too: a
@@ -32,6 +32,7 @@ FORBIDDEN: dict[str, set[str]] = {
         "assistant.review",
         "assistant.ui",
         "assistant.cli",
+        "assistant.eval",
     },
     "assistant.protocols": {
         "assistant.agent",
@@ -40,6 +41,7 @@ FORBIDDEN: dict[str, set[str]] = {
         "assistant.review",
         "assistant.ui",
         "assistant.cli",
+        "assistant.eval",
     },
     "assistant.repo": {
         "assistant.llm",
@@ -49,6 +51,7 @@ FORBIDDEN: dict[str, set[str]] = {
         "assistant.review",
         "assistant.ui",
         "assistant.cli",
+        "assistant.eval",
     },
     "assistant.tools": {
         "assistant.llm",
@@ -57,6 +60,7 @@ FORBIDDEN: dict[str, set[str]] = {
         "assistant.review",
         "assistant.ui",
         "assistant.cli",
+        "assistant.eval",
     },
     "assistant.prompts": {
         "assistant.llm",
@@ -67,10 +71,13 @@ FORBIDDEN: dict[str, set[str]] = {
         "assistant.review",
         "assistant.ui",
         "assistant.cli",
+        "assistant.eval",
     },
-    "assistant.agent": {"assistant.review", "assistant.ui", "assistant.cli"},
-    "assistant.review": {"assistant.ui", "assistant.cli"},
-    "assistant.ui": {"assistant.agent", "assistant.review", "assistant.cli"},
+    "assistant.agent": {"assistant.review", "assistant.ui", "assistant.cli", "assistant.eval"},
+    "assistant.review": {"assistant.ui", "assistant.cli", "assistant.eval"},
+    # eval: a layer beside review; it renders nothing (cli does), and only cli imports it.
+    "assistant.eval": {"assistant.ui", "assistant.cli", "assistant.review"},
+    "assistant.ui": {"assistant.agent", "assistant.review", "assistant.cli", "assistant.eval"},
 }
 KERNEL = {"errors", "config", "events", "toolspec", "netguard", "fsutil"}
 

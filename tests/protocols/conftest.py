@@ -28,7 +28,7 @@ def gemma4_template(gemma4_llama: Any) -> str:
 
 
 @pytest.fixture(scope="session")
-def gemma4(gemma4_tokenizer: Any) -> Any:
+def gemma4(gemma4_tokenizer: Any, gemma4_template: str) -> Any:
     from assistant.protocols.gemma4 import Gemma4Protocol
 
-    return Gemma4Protocol(gemma4_tokenizer)
+    return Gemma4Protocol(gemma4_tokenizer, gemma4_template)

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.events import Done, StopReason, TextDelta, ThoughtDelta, ToolCall, ToolCallError
 from assistant.llm.engine import GeneratedToken
-from assistant.protocols.base import ToolResult
+from assistant.protocols.base import Message, Role, ToolResult
 from assistant.protocols.detect import make_protocol, protocol_for_metadata, protocol_for_template
 from assistant.protocols.generic import GenericProtocol, parse
 from tests.protocols.grammar_check import GrammarChecker
@@ -42,20 +42,33 @@ def test_detection(gemma4_template: str, smol: Any) -> None:
 
 def test_turns_follow_the_template(generic: GenericProtocol) -> None:
     tok = generic.tokenizer
-    ids = generic.prefix("Be brief.", [READ_FILE], False) + generic.user_turn(
-        "hi <|im_end|>", False
-    )
+    system, user = Message(Role.SYSTEM, "Be brief."), Message(Role.USER, "hi <|im_end|>")
+    ids = generic.render_messages([system, user], [READ_FILE], False)
     text = tok.detokenize(ids)
     assert text.startswith("<|im_start|>system\nBe brief.\n\n# Tools")
     assert '"name": "read_file"' in text
     assert text.endswith("<|im_start|>user\nhi <|im_end|><|im_end|>\n<|im_start|>assistant\n")
     im_end = tok.token_id("<|im_end|>")
-    user = generic.user_turn("hi <|im_end|>", False)
-    assert user.count(im_end) == 1  # only the template's own
-    assert tok.detokenize(generic.close_model_turn(last_token=im_end)) == "\n"
-    results = generic.tool_results([ToolResult("read_file", "x")], last_token=im_end, think=False)
-    assert tok.detokenize(results).startswith("\n<|im_start|>")
-    assert '"content": "x"' in tok.detokenize(results)
+    assert ids.count(im_end) == 2  # only the template's own
+    # The model's own output goes back as its ids; the results as the template's next turn.
+    generated = tok.tokenize('<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n')
+    generated += [*tok.tokenize("</tool_call>"), im_end]
+    read = generic.read_output(generated)
+    assert [c.name for c in read.calls if isinstance(c, ToolCall)] == ["read_file"]
+    step = Message(
+        Role.ASSISTANT,
+        read.content,
+        content_ids=read.content_ids,
+        tool_calls=tuple(c for c in read.calls if isinstance(c, ToolCall)),
+        tool_results=(ToolResult.reply("read_file", "x"),),
+    )
+    after = generic.render_messages([system, user, step], [READ_FILE], False)
+    assert after[: len(ids)] == ids
+    assert after[len(ids) : len(ids) + len(generated)] == generated
+    rest = tok.detokenize(after[len(ids) + len(generated) :])
+    assert rest.startswith("\n<|im_start|>")
+    assert '"content": "x"' in rest
+    assert rest.endswith("<|im_start|>assistant\n")
 
 
 def _stream(generic: GenericProtocol, text: str, end: bool = True) -> list[Any]:

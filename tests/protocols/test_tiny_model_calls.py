@@ -11,7 +11,7 @@ import pytest
 
 from assistant.events import ToolCall, ToolCallError
 from assistant.llm.engine import GenerationRequest, SamplingParams
-from assistant.protocols.base import GrammarOptions
+from assistant.protocols.base import GrammarOptions, Message, Role
 from assistant.protocols.gemma4 import Gemma4Protocol
 from assistant.protocols.schema import validate
 from tests.conftest import ENGINE_THREADS
@@ -36,8 +36,9 @@ def tiny_engine(tiny_gemma4_path: Path) -> Any:
 
 @pytest.mark.slow
 def test_required_calls_all_parse_and_validate(tiny_engine: Any) -> None:
-    proto = Gemma4Protocol(tiny_engine.tokenizer)
-    prompt = proto.prefix("You call tools.", TOOLS, False) + proto.user_turn("Do something.", False)
+    proto = Gemma4Protocol(tiny_engine.tokenizer, tiny_engine.chat_template)
+    messages = [Message(Role.SYSTEM, "You call tools."), Message(Role.USER, "Do something.")]
+    prompt = proto.render_messages(messages, TOOLS, False)
     grammar = proto.grammar(TOOLS, "required", options=BOUNDS)
     schemas = {t.name: t.parameters for t in TOOLS}
     calls: list[ToolCall] = []

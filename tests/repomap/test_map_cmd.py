@@ -8,6 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from assistant.cli.map import register
+from assistant.errors import NotARepositoryError
 from tests.repomap.conftest import MakeRepo, multilang_files
 
 
@@ -65,7 +66,11 @@ def test_map_outside_git(tmp_path: Path) -> None:
         result = CliRunner().invoke(make_app(), ["map", "--cache", str(tmp_path / "c.sqlite")])
     finally:
         os.chdir(cwd)
-    assert result.exit_code == 0 and "only_function" in result.output
+    # Outside git the map is a usage error (exit 2 through the CLI's error
+    # handler), not a walk of whatever tree the user stands in (issue 15).
+    assert isinstance(result.exception, NotARepositoryError)
+    assert result.exception.exit_code == 2
+    assert not (tmp_path / "c.sqlite").exists()
 
 
 def test_map_cache_follows_assistant_cache_dir(make_repo: MakeRepo, tmp_path: Path) -> None:

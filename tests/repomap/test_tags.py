@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.repo.repomap.languages import EXTENSIONS, LANGUAGES, get_query, language_for
+from assistant.repo.languages import EXTENSIONS, LANGUAGES, language_for
+from assistant.repo.repomap.languages import get_query
 from assistant.repo.repomap.tags import extract_tags
 from tests.repomap.samples import SAMPLES
 

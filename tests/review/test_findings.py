@@ -93,3 +93,62 @@ def test_pure_deletion_hunk_anchors_nothing() -> None:
         [Finding("a.py", 4, 4, Severity.ERROR, Category.BUG, "x")], {"a.py": [hunk]}
     )
     assert not result.kept
+
+
+FIELDS = ("file", "line", "end_line", "severity", "category", "message", "suggestion")
+GRAMMAR_CASES = [
+    (["a.py", 'we"ird\\name.py', "dir/ünï.py"], Limits()),
+    (["src/a.py"], Limits(min_findings=1, max_findings=2, max_suggestion_chars=0)),
+    (["x.c", "y.c"], Limits(max_findings=3, max_message_chars=5, max_line_digits=2)),
+]
+
+
+@pytest.mark.parametrize(("files", "limits"), GRAMMAR_CASES)
+def test_every_answer_the_grammar_admits_validates(files: list[str], limits: Limits) -> None:
+    """The grammar and the validator come from one schema: 300 random answers
+    the grammar admits (bounds hit often) are all schema-valid, and every
+    finding in them parses (a blank message, which the grammar allows, is
+    the one thing dropped)."""
+    import random
+
+    from assistant.protocols.schema import validate
+    from tests.review.gbnf_sample import Sampler
+
+    schema = findings_schema(files, limits)
+    sampler = Sampler(findings_grammar(files, limits), random.Random(7))
+    order = list(schema["properties"]["findings"]["items"]["properties"])
+    seen = {"suggestion": 0, "spaces": 0, "max_findings": 0, "longest": 0}
+    for _ in range(300):
+        text = sampler.sample()
+        answer = json.loads(text)
+        assert validate(answer, schema, "answer") == [], text
+        items = answer["findings"]
+        assert all(list(item) == [k for k in order if k in item] for item in items), text
+        blank = sum(1 for item in items if not item["message"].strip())
+        outcome = parse_findings(text, files, limits)
+        assert (len(outcome.findings), outcome.invalid) == (len(items) - blank, blank), text
+        seen["suggestion"] += any("suggestion" in item for item in items)
+        seen["spaces"] += ", " in text or ": " in text
+        seen["max_findings"] += len(items) == limits.max_findings
+        seen["longest"] += any(len(i["message"]) == limits.max_message_chars for i in items)
+    # The samples did reach the optional parts and the bounds.
+    assert seen["suggestion"] > 0 or limits.max_suggestion_chars == 0
+    assert min(seen["spaces"], seen["max_findings"], seen["longest"]) > 0, seen
+
+
+def test_grammar_keeps_the_schemas_fields_order_and_bounds() -> None:
+    """The same fields as before the grammar was generated, in the order the
+    prompt's example writes them, each bounded as the schema says."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    limits = Limits(max_findings=3, max_message_chars=50, max_suggestion_chars=20)
+    gbnf = findings_grammar(["a.py"], limits)
+    assert LlamaGrammar.from_string(gbnf, verbose=False) is not None
+    rules = dict(line.split(" ::= ", 1) for line in gbnf.splitlines())
+    text = " ".join(rules.values())
+    for key in ("findings", *FIELDS):
+        assert f'"\\"{key}\\":"' in text, key
+    assert "json-char{1,50}" in text and "json-char{0,20}" in text
+    assert "[1-9] [0-9]{0,5}" in text  # lines 1 to 999999
+    assert "{0,2}" in text  # at most 3 findings
+    assert rules["ws"] == '" "?'  # one optional space, as in the prompt's example

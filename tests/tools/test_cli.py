@@ -100,7 +100,8 @@ def test_errors_and_exit_codes(cli: Cli, tmp_path: Path) -> None:
     refused = cli("tool", "read_file", '{"path": "../../etc/passwd"}')
     assert refused.returncode == 1 and refused.stdout.startswith("error: ")
     unknown = cli("tool", "rm", "{}")
-    assert unknown.returncode == 1 and unknown.stdout.startswith("error: unknown tool 'rm'")
+    # An unknown tool is a usage error (issue 15): exit 2, one line on stderr.
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown tool 'rm'")
     bad_json = cli("tool", "read_file", "{path: x}")
     assert bad_json.returncode == 2 and bad_json.stderr.startswith("error: the arguments are not")
     disabled = cli("tool", "run_command", '{"command": "true"}', "--yes")

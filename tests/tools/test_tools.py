@@ -340,7 +340,7 @@ def test_edit_through_symlink_inside_repo(repo: Path, toolbox: Toolbox) -> None:
 
 def test_write_creates_and_overwrites(repo: Path, toolbox: Toolbox) -> None:
     created = toolbox.call("write_file", {"path": "pkg/sub/new.py", "content": "x = 1"})
-    assert created.ok and created.text == "ok: created pkg/sub/new.py (1 line)"
+    assert created.ok and created.text == "ok: created pkg/sub/new.py (1 line)\nsyntax: ok (python)"
     assert (repo / "pkg/sub/new.py").read_bytes() == b"x = 1\n"
     overwrite = toolbox.call("write_file", {"path": "docs/guide.txt", "content": "new"})
     assert overwrite.text.startswith("error: you have not read docs/guide.txt")

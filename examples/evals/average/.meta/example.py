@@ -1,0 +1,2 @@
+def average(numbers):
+    return sum(numbers) / len(numbers) if numbers else 0.0

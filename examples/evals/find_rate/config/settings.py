@@ -1,0 +1,4 @@
+"""Project-wide settings."""
+
+CURRENCY = "EUR"
+VAT_RATE = 0.19

@@ -1,0 +1,2 @@
+def price_with_tax(net):
+    pass

@@ -1,0 +1,5 @@
+from names import clean
+
+
+def greet(name):
+    return f"Hello, {clean(name)}!"

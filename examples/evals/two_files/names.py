@@ -1,0 +1,2 @@
+def clean(name):
+    return " ".join(name.split())
