@@ -40,6 +40,7 @@ from assistant.llm.trace import TraceWriter
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 120.0  # between two streamed events; a long prompt sends progress meanwhile
+MEMO_CHARS = 4_000_000  # tokenizations kept per tokenizer, in characters of text
 GRAMMAR_TRIGGER_TOKEN = 0  # llama.cpp common_grammar_trigger_type
 GRAMMAR_TRIGGER_WORD = 1
 # A control-token-looking string in a chat template: "<|turn>", "<turn|>", '<|"|>', "<eos>".
@@ -271,6 +272,10 @@ class RemoteTokenizer:
         self._info = info
         self._pieces: dict[int, bytes] = {}
         self._single: dict[str, int | None] = {}
+        # Prompts are re-rendered from their pieces every turn: each piece is
+        # tokenized by the server once (bounded), not once per turn.
+        self._memo: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        self._memo_chars = 0
         self._lock = threading.Lock()
         markers = set(_MARKER.findall(info.chat_template or ""))
         markers.update(t for t in (info.bos_token, info.eos_token) if t)
@@ -307,6 +312,19 @@ class RemoteTokenizer:
     def _raw(self, text: str, special: bool) -> list[dict[str, Any]]:
         if not text:
             return []
+        memo = self._memo.get((text, special))
+        if memo is not None:
+            return memo
+        entries = self._raw_uncached(text, special)
+        with self._lock:
+            if self._memo_chars + len(text) > MEMO_CHARS:
+                self._memo.clear()
+                self._memo_chars = 0
+            self._memo[(text, special)] = entries
+            self._memo_chars += len(text)
+        return entries
+
+    def _raw_uncached(self, text: str, special: bool) -> list[dict[str, Any]]:
         data = self._client.post(
             "/tokenize",
             {"content": text, "add_special": False, "parse_special": special, "with_pieces": True},
@@ -509,7 +527,7 @@ class RemoteEngine:
             "repeat_penalty": sampling.repeat_penalty,
             "seed": sampling.seed if sampling.seed is not None else -1,
             "samplers": ["top_k", "top_p", "min_p", "temperature"],
-            "timings_per_token": False,
+            "timings_per_token": True,  # stats arrive with every event, not only the last
         }
         if self._slot is not None:
             body["id_slot"] = self._slot
@@ -539,8 +557,10 @@ class RemoteEngine:
                 if first is None:
                     first = time.perf_counter()
                     self._stats.prompt_eval_ms = (first - start) * 1000
-                if self._slot is None and isinstance(event.get("id_slot"), int):
-                    self._slot = int(event["id_slot"])  # keep the slot the server chose
+                slot = event.get("id_slot")
+                if self._slot is None and isinstance(slot, int) and slot >= 0:
+                    self._slot = slot  # keep the slot the server chose
+                self._record_timings(event, len(prompt))
                 stop = False
                 for token in event.get("tokens") or []:
                     token = int(token)
@@ -550,7 +570,6 @@ class RemoteEngine:
                         reason, stop = StopReason.END_OF_TURN, True
                         break
                 if event.get("stop"):
-                    self._record_timings(event, len(prompt))
                     if not stop:
                         reason = {
                             "eos": StopReason.END_OF_TURN,
@@ -579,10 +598,13 @@ class RemoteEngine:
                 )
 
     def _record_timings(self, event: dict[str, Any], prompt_len: int) -> None:
-        cached = event.get("tokens_cached")
         timings = event.get("timings") or {}
         n_prompt = timings.get("prompt_n")
-        if isinstance(n_prompt, int):
+        cached = timings.get("cache_n")
+        if isinstance(cached, int) and isinstance(n_prompt, int):
+            self._stats.reused_tokens = min(cached, prompt_len)
+            self._stats.evaluated_tokens = n_prompt
+        elif isinstance(n_prompt, int):
             self._stats.evaluated_tokens = n_prompt
             self._stats.reused_tokens = max(0, prompt_len - n_prompt)
         elif isinstance(cached, int):
