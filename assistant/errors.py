@@ -32,3 +32,10 @@ class NotARepositoryError(AssistantError):
 
 class NetworkBlockedError(AssistantError):
     exit_code = 1
+
+
+class GenerationFailed(AssistantError):
+    """The engine stopped in the middle of an answer (a server that died or
+    dropped the connection). The turn ends with what was generated so far."""
+
+    exit_code = 1

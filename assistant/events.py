@@ -102,6 +102,7 @@ class Outcome(enum.Enum):
     QUIT = "quit"  # the user answered "quit" to an approval
     CONTEXT_FULL = "context_full"
     TRUNCATED = "truncated"  # the answer hit the token limit
+    FAILED = "failed"  # the engine broke off (a server that died); the session is kept
 
     @property
     def ok(self) -> bool:

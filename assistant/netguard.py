@@ -13,11 +13,14 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from assistant.errors import NetworkBlockedError
 
 _lock = threading.Lock()
 _resolving = threading.local()  # set while the guard itself resolves a name
+_allowed_hosts: set[str] = set()  # names of the user's --endpoint (may be looked up)
+_allowed_endpoints: set[tuple[str, int]] = set()  # (address, port) of the user's --endpoint
 _installed = False
 
 
@@ -28,6 +31,21 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return False
+
+
+def allow_endpoint(url: str) -> None:
+    """Allow connections to exactly the host and port of the user's `--endpoint`
+    (the host's resolved addresses, since the guard sees addresses)."""
+    parts = urlparse(url)
+    host = parts.hostname
+    if not host:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    _allowed_hosts.add(host)
+    _allowed_endpoints.add((host, port))
+    with contextlib.suppress(OSError):
+        for info in socket.getaddrinfo(host, port):
+            _allowed_endpoints.add((str(info[4][0]), port))
 
 
 @dataclass(frozen=True)
@@ -115,7 +133,8 @@ def _audit_connect(args: tuple[object, ...]) -> None:
     if family == socket.AF_UNIX or not isinstance(address, tuple):
         return
     host = str(address[0])
-    if _is_loopback(host):
+    port = address[1] if len(address) > 1 and isinstance(address[1], int) else -1
+    if _is_loopback(host) or (host, port) in _allowed_endpoints:
         return
     if _openings and host in _resolved:
         return

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from types import FrameType
 
 from assistant.agent.session import ContextFull, Session
+from assistant.errors import GenerationFailed
 from assistant.events import (
     Done,
     Emit,
@@ -199,6 +200,9 @@ class Agent:
             if done.reason is StopReason.CANCELLED:
                 outcome = Outcome.after(done.reason)
                 break
+            if done.reason is StopReason.ERROR:
+                outcome = Outcome.FAILED
+                break
             if self.engine.last_stats.stop_reason is StopReason.MAX_TOKENS:
                 turn.cut_steps += 1
             if done.reason is not StopReason.TOOL_CALL or not calls:
@@ -327,16 +331,20 @@ class Agent:
         events: list[Event] = []
         ids: list[int] = []
         writing: str | None = None
-        for token in self.engine.generate(request, self.cancel):
-            ids.append(token.id)
-            for event in parser.feed(token):
-                events.append(event)
-                emit(event)
-            # Protocols that can tell (Gemma 4) name the call while it streams.
-            name = getattr(parser, "writing_call", None)
-            if name and name != writing:
-                emit(Progress(f"writing {name} call"))
-            writing = name
+        failure: GenerationFailed | None = None
+        try:
+            for token in self.engine.generate(request, self.cancel):
+                ids.append(token.id)
+                for event in parser.feed(token):
+                    events.append(event)
+                    emit(event)
+                # Protocols that can tell (Gemma 4) name the call while it streams.
+                name = getattr(parser, "writing_call", None)
+                if name and name != writing:
+                    emit(Progress(f"writing {name} call"))
+                writing = name
+        except GenerationFailed as exc:
+            failure = exc
         stats = self.engine.last_stats
         # The engine's END_OF_TURN is left to the parser (it may be a tool call);
         # a loop cut short ends the answer: what came before it stands.
@@ -344,6 +352,9 @@ class Agent:
         reason = stats.stop_reason if stats.stop_reason not in ended else None
         if self.cancel.cancelled:
             reason = StopReason.CANCELLED
+        if failure is not None:
+            emit(Notice(f"the answer broke off: {failure.message}", warning=True))
+            reason = StopReason.ERROR
         for event in parser.finish(reason):
             events.append(event)
             emit(event)

@@ -7,6 +7,7 @@ get a `Runtime` back; nothing else in the package wires these parts together."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from assistant.agent.context import Mode
     from assistant.agent.loop import Agent, ToolStep
     from assistant.agent.session import Session
-    from assistant.llm.llama import EngineConfig, LlamaEngine
+    from assistant.llm.engine import Engine
+    from assistant.llm.llama import EngineConfig
     from assistant.tools.approval import ApprovalPolicy, Approver
     from assistant.tools.journal import UndoJournal
     from assistant.tools.registry import Toolbox
@@ -54,6 +56,7 @@ class ModelOptions:
     max_tokens: int | None = None
     max_steps: int = 12
     think: bool = False
+    endpoint: str | None = None
     chat_template: Path | None = None
 
     def flags(self) -> dict[str, object]:
@@ -64,6 +67,7 @@ class ModelOptions:
             "threads": self.threads,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
+            "endpoint": self.endpoint,
             "chat_template": str(self.chat_template) if self.chat_template else None,
         }
         return {key: value for key, value in values.items() if value is not None}
@@ -92,6 +96,10 @@ def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:
     )
 
 
+API_KEY_ENV = "ASSISTANT_API_KEY"  # read here only; never stored in settings or shown
+TIMEOUT_ENV = "ASSISTANT_ENDPOINT_TIMEOUT"  # seconds without data before a server counts as gone
+
+
 def load_engine(
     settings: Settings,
     *,
@@ -99,12 +107,28 @@ def load_engine(
     trace: Path | None = None,
     prefix_cache_dir: Path | bool | None = True,
     status: Status = no_status,
-) -> LlamaEngine:
-    """The one place a model is loaded. `prefix_cache_dir`: True for the
-    default disk prefix cache, False for none, or a directory."""
+) -> Engine:
+    """The one place a model is opened: a `llama-server` when an endpoint is
+    set, else the GGUF in-process. `prefix_cache_dir` (in-process only): True
+    for the default disk prefix cache, False for none, or a directory."""
+    from assistant.llm.trace import TraceWriter
+
+    writer = TraceWriter(trace) if trace else None
+    if settings.endpoint:
+        from assistant import netguard
+        from assistant.llm.remote import READ_TIMEOUT_S, RemoteEngine, describe_endpoint
+
+        netguard.allow_endpoint(settings.endpoint)
+        with status(f"connecting to {describe_endpoint(settings.endpoint)}…"):
+            return RemoteEngine.connect(
+                settings.endpoint,
+                os.environ.get(API_KEY_ENV) or None,
+                n_ctx=settings.n_ctx if settings.sources.get("n_ctx") != "default" else None,
+                trace=writer,
+                timeout=_float_env(TIMEOUT_ENV, READ_TIMEOUT_S),
+            )
     from assistant.llm.llama import LlamaEngine
     from assistant.llm.models import resolve_model_path
-    from assistant.llm.trace import TraceWriter
 
     path = resolve_model_path(settings.model, settings)
     config = engine_config(settings, verbose=verbose)
@@ -112,16 +136,30 @@ def load_engine(
         config = replace(config, prefix_cache_dir=None)
     elif isinstance(prefix_cache_dir, Path):
         config = replace(config, prefix_cache_dir=prefix_cache_dir)
-    writer = TraceWriter(trace) if trace else None
     with status(f"loading {path.name}…"):
         return LlamaEngine.load(path, config, writer)
+
+
+def _float_env(name: str, default: float) -> float:
+    from assistant.errors import UsageError
+
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < 1e6:
+        raise UsageError(f"{name} must be a number of seconds above 0, not {value!r}")
+    return number
 
 
 @dataclass
 class Runtime:
     root: Path
     settings: Settings
-    engine: LlamaEngine
+    engine: Engine
     toolbox: Toolbox
     session: Session
     agent: Agent
@@ -145,7 +183,7 @@ def open_runtime(
     focus_files: tuple[str, ...] = (),
     plan: tuple[ToolStep, ...] = (),
     session_id: str | None = None,
-    engine: LlamaEngine | None = None,
+    engine: Engine | None = None,
     settings: Settings | None = None,
 ) -> Runtime:
     """A runtime for one command. `engine` (with the `settings` it was loaded
@@ -189,7 +227,7 @@ def open_runtime(
             tools=toolbox.specs(),
             think=opts.think,
             repo_context=context.render(),
-            model_name=engine.path.name,
+            model_name=engine.name,
         )
         agent_config = AgentConfig(
             max_steps=opts.max_steps,

@@ -17,7 +17,7 @@ from rich.markup import escape
 from assistant import __version__, netguard
 from assistant.cli import options
 from assistant.config import load_settings, user_cache_dir, user_config_file
-from assistant.errors import AssistantError, ModelLoadError
+from assistant.errors import AssistantError, ModelLoadError, UsageError
 from assistant.repo.git import repo_root_or_cwd
 
 # Start-up matters (the git hook runs this on every commit): modules that only
@@ -139,15 +139,23 @@ def model_list() -> None:
 
 @model_app.command("info")
 def model_info(
-    path: Annotated[Path, typer.Argument(help="A GGUF file.")],
+    path: Annotated[Path | None, typer.Argument(help="A GGUF file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Show a llama-server's model instead.")
+    ] = None,
 ) -> None:
-    """Read a GGUF's metadata without loading its weights."""
+    """Read a GGUF's metadata without loading its weights (or ask a llama-server)."""
     from rich.table import Table
 
     from assistant.llm.gguf import read_gguf_info
     from assistant.protocols.detect import describe_template, protocol_for_template
 
+    if endpoint is not None:
+        _print_endpoint(endpoint, as_json)
+        return
+    if path is None:
+        raise UsageError("give a GGUF file, or --endpoint URL for a llama-server")
     info = read_gguf_info(path)
     data = {
         "path": str(info.path),
@@ -169,6 +177,28 @@ def model_info(
     for key, value in data.items():
         shown = human_count(value) if key == "parameters" and isinstance(value, int) else value
         table.add_row(key, str(shown))
+    console.print(table)
+
+
+def _print_endpoint(url: str, as_json: bool) -> None:
+    from rich.table import Table
+
+    from assistant.agent.runtime import API_KEY_ENV
+    from assistant.llm.remote import server_summary
+    from assistant.protocols.detect import protocol_for_template
+
+    netguard.allow_endpoint(url)
+
+    summary = server_summary(url, os.environ.get(API_KEY_ENV) or None)
+    template = str(summary.pop("chat template") or "")
+    summary["chat template"] = bool(template)
+    summary["protocol"] = protocol_for_template(template or None)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    table = Table(show_header=False)
+    for key, value in summary.items():
+        table.add_row(key, str(value))
     console.print(table)
 
 
@@ -318,6 +348,17 @@ def doctor() -> None:
         rows.append(("model", f"[red]{escape(exc.message)}[/]"))
         failed = exc
     rows.append(("threads", f"{settings.threads or physical_cores()} (physical cores)"))
+    if settings.endpoint:
+        from assistant.agent.runtime import API_KEY_ENV
+        from assistant.llm.remote import server_summary
+
+        netguard.allow_endpoint(settings.endpoint)
+        try:
+            summary = server_summary(settings.endpoint, os.environ.get(API_KEY_ENV) or None)
+            summary["chat template"] = bool(summary["chat template"])
+            rows.extend((f"server {key}", str(value)) for key, value in summary.items())
+        except AssistantError as exc:
+            rows.append(("server", f"[red]{exc.message}[/]"))
     try:
         import llama_cpp
 

@@ -24,7 +24,7 @@ from assistant.cli.oneshot import EXIT_HELP, attach_files
 from assistant.cli.options import model_options
 from assistant.cli.verify import run_fix_loop, still_failing_message
 from assistant.config import user_data_dir
-from assistant.errors import UsageError
+from assistant.errors import AssistantError, UsageError
 from assistant.repo.git import GitError, require_repo_root, run_git
 
 if TYPE_CHECKING:  # the agent, tools and renderers load when `chat` runs
@@ -348,8 +348,7 @@ class ChatApp:
     def cmd_model(self, args: list[str]) -> None:
         engine = self.runtime.engine
         self.renderer.info(
-            f"model {engine.path} · context {engine.n_ctx:,} tokens · "
-            f"protocol {self.runtime.session.protocol.name} · {engine.config.n_threads} threads"
+            f"model {engine.description} · protocol {self.runtime.session.protocol.name}"
         )
         if args:
             self.renderer.warn(
@@ -365,7 +364,7 @@ class ChatApp:
             path = Path(args[0]).expanduser()
             session = self.runtime.session
             text = markdown_transcript(
-                session.segments[1:], self.runtime.engine.path.name, str(self.runtime.root)
+                session.segments[1:], self.runtime.engine.name, str(self.runtime.root)
             )
             path.write_text(text, "utf-8")
             self.renderer.info(f"transcript written: {path}")
@@ -394,11 +393,17 @@ class ChatApp:
                     continue
                 if not text.strip():
                     continue
-                if text.strip().startswith("/"):
-                    if not self.command(text.strip()):
-                        break
-                    continue
-                self.send(text)
+                try:
+                    if text.strip().startswith("/"):
+                        if not self.command(text.strip()):
+                            break
+                        continue
+                    self.send(text)
+                except AssistantError as exc:
+                    # A server that went away, a file that vanished: this turn
+                    # fails, the chat and its saved session stay.
+                    self.renderer.warn(exc.message)
+                    self.save()
         finally:
             save_history()
             self.save()

@@ -19,7 +19,7 @@ from assistant.eval.results import RunFile, Summary, TaskResult, load_run, summa
 from assistant.eval.runner import RunConfig, effective_jobs, pending, run_suite
 from assistant.eval.suite import Task, load_suite
 from assistant.eval.testrun import DEFAULT_TIMEOUT, require_pytest
-from assistant.llm.llama import LlamaEngine
+from assistant.llm.engine import Engine
 
 eval_app = typer.Typer(
     help="Measure a model on coding tasks: run a suite, compare two runs, fetch the benchmark.",
@@ -159,7 +159,7 @@ def eval_run(
         if as_json:
             print(json.dumps({"type": "task", **result.to_json()}), flush=True)
 
-    def load() -> LlamaEngine:
+    def load() -> Engine:
         return load_engine(settings, verbose=opts.verbose, trace=opts.trace)
 
     config = RunConfig(tries=tries, test_timeout=test_timeout, jobs=n_jobs)

@@ -73,6 +73,16 @@ _MODEL_OPTIONS: dict[str, tuple[Any, Any]] = {
         Annotated[int, typer.Option("--max-steps", help="Most model calls in one task.")],
         12,
     ),
+    "endpoint": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--endpoint",
+                help="A llama-server URL (your team's) to use instead of a local model.",
+            ),
+        ],
+        None,
+    ),
     "chat_template": (
         Annotated[
             Path | None,

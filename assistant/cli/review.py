@@ -54,6 +54,7 @@ def reviewer_factory(
     repo_root: Path,
     model: Path | None,
     replay: Path | None,
+    endpoint: str | None = None,
     ctx: int | None,
     threads: int | None,
     limits: Limits,
@@ -72,7 +73,9 @@ def reviewer_factory(
                 return ReplayReviewer(replay, ctx or DEFAULT_REPLAY_CTX)
             from assistant.agent.runtime import ModelOptions, load_engine, settings_for
 
-            opts = ModelOptions(model=str(model) if model else None, ctx=ctx, threads=threads)
+            opts = ModelOptions(
+                model=str(model) if model else None, ctx=ctx, threads=threads, endpoint=endpoint
+            )
             settings = settings_for(repo_root, opts)
             engine = load_engine(
                 settings,
@@ -209,6 +212,10 @@ def register(app: typer.Typer) -> None:
         model: Annotated[
             Path | None, typer.Option("--model", "-m", help="GGUF model file.")
         ] = None,
+        endpoint: Annotated[
+            str | None,
+            typer.Option("--endpoint", help="A llama-server URL to use instead of a local model."),
+        ] = None,
         ctx: Annotated[
             int | None, typer.Option("--ctx", help="Context size in tokens (default: settings).")
         ] = None,
@@ -282,6 +289,7 @@ def register(app: typer.Typer) -> None:
                 repo_root=repo.root,
                 model=model,
                 replay=replay,
+                endpoint=endpoint,
                 ctx=ctx,
                 threads=threads,
                 limits=limits,

@@ -26,7 +26,7 @@ from assistant.eval.results import TaskResult, TryRecord
 from assistant.eval.suite import Task
 from assistant.eval.testrun import DEFAULT_TIMEOUT, run_tests
 from assistant.events import AgentEvent, ToolCall, ToolCallError, ToolFinished
-from assistant.llm.llama import LlamaEngine
+from assistant.llm.engine import Engine
 from assistant.repo.git import git_env
 from assistant.tools.approval import ApprovalPolicy
 
@@ -131,7 +131,7 @@ class _Counter:
 
 def run_task(
     task: Task,
-    engine: LlamaEngine,
+    engine: Engine,
     settings: Settings,
     opts: ModelOptions,
     config: RunConfig,
@@ -186,7 +186,7 @@ def run_task(
 
 # ---------------------------------------------------------------- a run
 
-EngineFactory = Callable[[], LlamaEngine]
+EngineFactory = Callable[[], Engine]
 OnResult = Callable[[TaskResult], None]
 OnStart = Callable[[Task], None]
 
@@ -207,14 +207,14 @@ def run_suite(
     results: list[TaskResult] = []
     lock = threading.Lock()
     local = threading.local()
-    engines: list[LlamaEngine] = []
+    engines: list[Engine] = []
 
-    def engine() -> LlamaEngine:
+    def engine() -> Engine:
         if getattr(local, "engine", None) is None:
             local.engine = load()
             with lock:
                 engines.append(local.engine)
-        loaded: LlamaEngine = local.engine
+        loaded: Engine = local.engine
         return loaded
 
     def one(task: Task) -> None:

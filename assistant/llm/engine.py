@@ -132,6 +132,21 @@ class Engine(Protocol):
     def chat_template(self) -> str | None: ...
 
     @property
+    def metadata(self) -> dict[str, str]:
+        """The model's GGUF metadata, as far as the engine knows it."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """What to call the model in messages and the trace."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """One line for `/model`: model, context, where it runs."""
+        ...
+
+    @property
     def last_stats(self) -> GenerationStats: ...
 
     @property
@@ -139,6 +154,8 @@ class Engine(Protocol):
         """The token sequence the KV cache holds now (the loop reports how much of
         the next prompt must still be read)."""
         ...
+
+    def close(self) -> None: ...
 
     def generate(
         self, request: GenerationRequest, cancel: CancelToken | None = None

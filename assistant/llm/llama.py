@@ -227,6 +227,14 @@ class LlamaEngine:
         return dict(self._llama.metadata)
 
     @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def description(self) -> str:
+        return f"{self.path} · context {self.n_ctx:,} tokens · {self.config.n_threads} threads"
+
+    @property
     def last_stats(self) -> GenerationStats:
         return self._stats
 
@@ -449,7 +457,7 @@ class LlamaEngine:
             self._cancel = None
             if self.trace is not None:
                 self.trace.record(
-                    model=self.path.name, prompt=prompt, generated=generated, stats=self._stats
+                    model=self.name, prompt=prompt, generated=generated, stats=self._stats
                 )
 
 

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from assistant.llm.engine import (
     CancelToken,
+    Engine,
     GenerationRequest,
     GenerationStats,
     GrammarSpec,
@@ -71,16 +72,14 @@ class Reviewer(Protocol):
 class LlamaReviewer:
     def __init__(
         self,
-        engine: object,
+        engine: Engine,
         limits: Limits,
         max_answer_tokens: int = 1024,
         sampling: SamplingParams | None = None,
         template_path: Path | None = None,
     ) -> None:
-        from assistant.llm.llama import LlamaEngine
         from assistant.protocols.detect import make_protocol
 
-        assert isinstance(engine, LlamaEngine)
         self.engine = engine
         self.limits = limits
         self._max_answer = max_answer_tokens

@@ -115,7 +115,7 @@ def build_agent(
         system=system_text(mode, root),
         tools=toolbox.specs(),
         repo_context=context.render(),
-        model_name=engine.path.name,
+        model_name=engine.name,
     )
     return Agent(engine, session, toolbox, config)
 

@@ -1,0 +1,614 @@
+"""`RemoteEngine`: the `Engine` interface over a llama.cpp `llama-server` the
+user runs (`--endpoint URL`), for teams that share one GPU box.
+
+It speaks the server's native API in token ids, so everything above the engine
+(protocols, our own Gemma 4 parser, grammars, session, agent, review) is the
+same as in-process:
+
+- `POST /completion` with the prompt as an id array, `stream` (SSE) and
+  `return_tokens` for the generated ids, `cache_prompt` so the server's slot
+  evaluates only the new suffix, `id_slot` so one session keeps its slot (and
+  its KV cache), and the grammar, lazy-grammar triggers and sampling values of
+  the request.
+- `POST /tokenize` and `/detokenize` for the vocabulary, `GET /props` for the
+  chat template, context size, slots and build, `GET /health` to check it.
+
+The server's own API reference is `tools/server/README.md` of the llama.cpp
+vendored in the pinned llama-cpp-python sdist."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from assistant.errors import AssistantError, GenerationFailed, ModelLoadError, ModelNotFoundError
+from assistant.llm.engine import (
+    CancelToken,
+    GeneratedToken,
+    GenerationRequest,
+    GenerationStats,
+    GrammarSpec,
+    StopReason,
+)
+from assistant.llm.trace import TraceWriter
+
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 120.0  # between two streamed events; a long prompt sends progress meanwhile
+MEMO_CHARS = 4_000_000  # tokenizations kept per tokenizer, in characters of text
+GRAMMAR_TRIGGER_TOKEN = 0  # llama.cpp common_grammar_trigger_type
+GRAMMAR_TRIGGER_WORD = 1
+# A control-token-looking string in a chat template: "<|turn>", "<turn|>", '<|"|>', "<eos>".
+_MARKER = re.compile(r"<[^<>\s]{1,40}>")
+
+
+class EndpointError(AssistantError):
+    """The server could not be used; the message says what to check."""
+
+    exit_code = 3
+
+
+class EndpointDropped(GenerationFailed):
+    """The connection broke in the middle of an answer."""
+
+
+def describe_endpoint(url: str) -> str:
+    """The URL without credentials, for messages and the trace."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What `/props` says about the server and its model."""
+
+    url: str
+    model_path: str
+    n_ctx: int
+    total_slots: int
+    build_info: str
+    chat_template: str | None
+    bos_token: str
+    eos_token: str
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def model_name(self) -> str:
+        return self.model_path.replace("\\", "/").rsplit("/", 1)[-1] or "server model"
+
+
+class ServerClient:
+    """A thin typed layer over httpx for one llama-server. The API key travels
+    only in the Authorization header: never in messages, the trace or logs."""
+
+    def __init__(
+        self, url: str, api_key: str | None = None, *, read_timeout: float = READ_TIMEOUT_S
+    ) -> None:
+        import httpx
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise EndpointError(f"--endpoint must be an http:// or https:// URL, not {url!r}")
+        self.url = describe_endpoint(url)
+        self.read_timeout = read_timeout
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # https uses the system CA store (httpx's default through certifi is
+        # replaced by the OS bundle via SSL_CERT_FILE / truststore where set).
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT_S),
+            trust_env=False,  # no proxy from the environment: the endpoint is the only host
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _check(self, response: Any) -> Any:
+        if response.status_code == 401:
+            raise EndpointError(
+                f"{self.url} refused the API key (401): set ASSISTANT_API_KEY to the server's --api-key"
+            )
+        if response.status_code == 404:
+            raise EndpointError(
+                f"{self.url} has no {response.request.url.path}: is it a llama.cpp llama-server?"
+            )
+        if response.status_code == 503:
+            raise EndpointError(f"{self.url} is still loading its model (503); try again shortly")
+        if response.status_code >= 400:
+            raise EndpointError(
+                f"{self.url} answered {response.status_code}: {_error_text(response.text)}"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise EndpointError(
+                f"{self.url} did not answer JSON: is it a llama.cpp llama-server?"
+            ) from None
+
+    def get(self, path: str) -> Any:
+        import httpx
+
+        try:
+            return self._check(self._http.get(path))
+        except httpx.HTTPError as exc:
+            raise EndpointError(_unreachable(self.url, exc)) from exc
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        import httpx
+
+        try:
+            return self._check(self._http.post(path, json=body))
+        except httpx.HTTPError as exc:
+            raise EndpointError(_unreachable(self.url, exc)) from exc
+
+    def stream(
+        self, path: str, body: dict[str, Any], cancel: CancelToken | None
+    ) -> Generator[dict[str, Any], None, None]:
+        """The server-sent events of one streamed request, as JSON objects.
+        Closing the iterator closes the connection, which stops the server's work."""
+        import httpx
+
+        try:
+            with self._http.stream("POST", path, json=body) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._check(response)
+                for line in response.iter_lines():
+                    if cancel is not None and cancel.cancelled:
+                        return
+                    if not line.startswith("data:"):
+                        continue  # blank separators, ": ping" comments
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    try:
+                        event = json.loads(data)
+                    except ValueError:
+                        raise EndpointDropped(
+                            f"{self.url} sent a malformed event: {data[:80]!r}"
+                        ) from None
+                    if not isinstance(event, dict):
+                        raise EndpointDropped(f"{self.url} sent a malformed event: {data[:80]!r}")
+                    if "error" in event:
+                        raise EndpointDropped(f"{self.url}: {_error_text(json.dumps(event))}")
+                    yield event
+        except httpx.TimeoutException as exc:
+            raise EndpointDropped(
+                f"{self.url} stopped answering (no data for {self.read_timeout:g} s)"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise EndpointDropped(f"lost the connection to {self.url} mid-answer ({exc})") from exc
+
+
+def _error_text(text: str) -> str:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:200]
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message", error))[:200]
+    return str(error or data)[:200]
+
+
+def _unreachable(url: str, exc: Exception) -> str:
+    return (
+        f"cannot reach the llama-server at {url} ({type(exc).__name__}); "
+        f"check it runs and answers: curl {url}/health"
+    )
+
+
+def server_summary(url: str, api_key: str | None = None) -> dict[str, object]:
+    """What `doctor` and `model info --endpoint` show about a server: its model,
+    context per slot, slots, build and whether it caches prompts."""
+    client = ServerClient(url, api_key)
+    try:
+        info = read_server_info(client)
+        slots = client.get("/slots") if info.raw.get("endpoint_slots") else None
+    except EndpointError as exc:
+        if "/slots" not in exc.message:
+            raise
+        slots = None
+    finally:
+        client.close()
+    params = (info.raw.get("default_generation_settings") or {}).get("params") or {}
+    return {
+        "endpoint": info.url,
+        "model": info.model_name,
+        "context per slot": info.n_ctx,
+        "slots": info.total_slots,
+        "slots busy": (
+            sum(1 for s in slots if isinstance(s, dict) and s.get("is_processing"))
+            if isinstance(slots, list)
+            else "unknown (--no-slots)"
+        ),
+        "build": info.build_info,
+        "prompt caching": "on" if params.get("cache_prompt", True) else "off",
+        "chat template": info.chat_template or "",
+    }
+
+
+def read_server_info(client: ServerClient) -> ServerInfo:
+    props = client.get("/props")
+    if not isinstance(props, dict) or "default_generation_settings" not in props:
+        raise EndpointError(
+            f"{client.url}/props is not llama-server's: is it a llama.cpp llama-server?"
+        )
+    settings = props.get("default_generation_settings") or {}
+    template = props.get("chat_template") or None
+    return ServerInfo(
+        url=client.url,
+        model_path=str(props.get("model_path") or props.get("model_alias") or ""),
+        n_ctx=int(settings.get("n_ctx") or 0),
+        total_slots=int(props.get("total_slots") or 1),
+        build_info=str(props.get("build_info") or ""),
+        chat_template=str(template) if template else None,
+        bos_token=str(props.get("bos_token") or ""),
+        eos_token=str(props.get("eos_token") or ""),
+        raw=props,
+    )
+
+
+class RemoteTokenizer:
+    """`Tokenizer` through the server's `/tokenize` and `/detokenize`.
+
+    The server matches user-defined tokens (Gemma 4's tool-call markers) even
+    with `parse_special: false`, as in-process llama.cpp does. So, as
+    `LlamaTokenizer` does, untrusted text that came out as a protected id is
+    re-tokenized character by character. The protected ids are every
+    control-looking string of the chat template, and BOS/EOS, that the server
+    maps to one id: the markers that carry protocol meaning."""
+
+    def __init__(self, client: ServerClient, info: ServerInfo) -> None:
+        self._client = client
+        self._info = info
+        self._pieces: dict[int, bytes] = {}
+        self._single: dict[str, int | None] = {}
+        # Prompts are re-rendered from their pieces every turn: each piece is
+        # tokenized by the server once (bounded), not once per turn.
+        self._memo: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        self._memo_chars = 0
+        self._lock = threading.Lock()
+        markers = set(_MARKER.findall(info.chat_template or ""))
+        markers.update(t for t in (info.bos_token, info.eos_token) if t)
+        protected = {}
+        for marker in sorted(markers):
+            token = self.token_id(marker)
+            if token is not None:
+                protected[token] = marker
+        self._protected = frozenset(protected)
+        self._bos = self.token_id(info.bos_token) if info.bos_token else None
+        eos = {self.token_id(info.eos_token)} if info.eos_token else set()
+        # The end of a turn ends generation too (llama.cpp's end-of-generation set).
+        for marker in ("<turn|>", "<end_of_turn>", "<|im_end|>", "<|eot_id|>", "<|endoftext|>"):
+            if marker in markers:
+                eos.add(self.token_id(marker))
+        self._eos = frozenset(t for t in eos if t is not None)
+
+    @property
+    def protected_ids(self) -> frozenset[int]:
+        return self._protected
+
+    @property
+    def bos_id(self) -> int | None:
+        return self._bos
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        return self._eos
+
+    @property
+    def n_vocab(self) -> int:
+        return max(self._protected, default=0) + 1
+
+    def _raw(self, text: str, special: bool) -> list[dict[str, Any]]:
+        if not text:
+            return []
+        memo = self._memo.get((text, special))
+        if memo is not None:
+            return memo
+        entries = self._raw_uncached(text, special)
+        with self._lock:
+            if self._memo_chars + len(text) > MEMO_CHARS:
+                self._memo.clear()
+                self._memo_chars = 0
+            self._memo[(text, special)] = entries
+            self._memo_chars += len(text)
+        return entries
+
+    def _raw_uncached(self, text: str, special: bool) -> list[dict[str, Any]]:
+        data = self._client.post(
+            "/tokenize",
+            {"content": text, "add_special": False, "parse_special": special, "with_pieces": True},
+        )
+        tokens = data.get("tokens", []) if isinstance(data, dict) else []
+        out = []
+        for entry in tokens:
+            token = int(entry["id"])
+            piece = entry.get("piece", "")
+            raw = bytes(piece) if isinstance(piece, list) else str(piece).encode("utf-8")
+            with self._lock:
+                self._pieces.setdefault(token, raw)
+            out.append({"id": token, "piece": raw})
+        return out
+
+    def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        entries = self._raw(text, special)
+        ids = [e["id"] for e in entries]
+        if special or not any(i in self._protected for i in ids):
+            return ids
+        out: list[int] = []
+        for entry in entries:
+            if entry["id"] not in self._protected:
+                out.append(entry["id"])
+                continue
+            for char in entry["piece"].decode("utf-8", errors="replace"):
+                out.extend(e["id"] for e in self._raw(char, special=False))
+        return out
+
+    def piece(self, token_id: int) -> bytes:
+        cached = self._pieces.get(token_id)
+        if cached is not None:
+            return cached
+        data = self._client.post("/detokenize", {"tokens": [token_id]})
+        raw = str(data.get("content", "") if isinstance(data, dict) else "").encode("utf-8")
+        with self._lock:
+            self._pieces[token_id] = raw
+        return raw
+
+    def is_control(self, token_id: int) -> bool:
+        return token_id in self._protected
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        return b"".join(self.piece(i) for i in ids).decode("utf-8", errors="replace")
+
+    def token_id(self, text: str) -> int | None:
+        if text in self._single:
+            return self._single[text]
+        entries = self._raw(text, special=True)
+        token = (
+            entries[0]["id"] if len(entries) == 1 and entries[0]["piece"] == text.encode() else None
+        )
+        self._single[text] = token
+        return token
+
+
+def grammar_fields(grammar: GrammarSpec, tokenizer: RemoteTokenizer) -> dict[str, Any]:
+    """The request fields for a grammar. llama.cpp feeds a lazy grammar from the
+    start of its trigger: our text-triggered grammars describe what follows the
+    trigger, so the trigger text is put in front of them here."""
+    if grammar.trigger_ids:
+        triggers = [
+            {
+                "type": GRAMMAR_TRIGGER_TOKEN,
+                "value": tokenizer.piece(t).decode("utf-8", "replace"),
+                "token": t,
+            }
+            for t in sorted(grammar.trigger_ids)
+        ]
+        return {"grammar": grammar.gbnf, "grammar_lazy": True, "grammar_triggers": triggers}
+    if grammar.trigger_texts:
+        body = re.sub(r"(?m)^root(\s*::=)", r"assistant-after-trigger\1", grammar.gbnf)
+        options = " | ".join(json.dumps(t) for t in grammar.trigger_texts)
+        gbnf = f"root ::= ({options}) assistant-after-trigger\n{body}"
+        triggers = [{"type": GRAMMAR_TRIGGER_WORD, "value": t} for t in grammar.trigger_texts]
+        return {"grammar": gbnf, "grammar_lazy": True, "grammar_triggers": triggers}
+    return {"grammar": grammar.gbnf}
+
+
+class RemoteEngine:
+    """`Engine` over one llama-server. One engine keeps one slot (`id_slot`)
+    when the server has several, so its conversation keeps its KV cache."""
+
+    def __init__(
+        self,
+        client: ServerClient,
+        info: ServerInfo,
+        *,
+        n_ctx: int | None = None,
+        trace: TraceWriter | None = None,
+        slot: int | None = None,
+    ) -> None:
+        self._client = client
+        self.info = info
+        self.trace = trace
+        self._tokenizer = RemoteTokenizer(client, info)
+        self._n_ctx = (
+            min(n_ctx, info.n_ctx) if n_ctx and info.n_ctx else (info.n_ctx or n_ctx or 4096)
+        )
+        self._stats = GenerationStats()
+        self._slot = slot
+        self._sent: list[
+            int
+        ] = []  # what the slot's cache holds after our last call, as far as we know
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        api_key: str | None = None,
+        *,
+        n_ctx: int | None = None,
+        trace: TraceWriter | None = None,
+        timeout: float = READ_TIMEOUT_S,
+    ) -> RemoteEngine:
+        client = ServerClient(url, api_key, read_timeout=timeout)
+        try:
+            health = client.get("/health")
+            if not isinstance(health, dict) or health.get("status") not in (
+                "ok",
+                "no slot available",
+            ):
+                raise EndpointError(
+                    f"{client.url}/health says {health!r}: is it a llama.cpp llama-server?"
+                )
+            info = read_server_info(client)
+            if not info.n_ctx:
+                raise EndpointError(
+                    f"{client.url} reports no context size: is it a llama.cpp llama-server?"
+                )
+            engine = cls(client, info, n_ctx=n_ctx, trace=trace)
+        except BaseException:
+            client.close()
+            raise
+        return engine
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- Engine ----------------------------------------------------------------
+    @property
+    def tokenizer(self) -> RemoteTokenizer:
+        return self._tokenizer
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    @property
+    def chat_template(self) -> str | None:
+        return self.info.chat_template
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        meta = {"general.name": self.info.model_name}
+        if self.info.chat_template:
+            meta["tokenizer.chat_template"] = self.info.chat_template
+        return meta
+
+    @property
+    def name(self) -> str:
+        return f"{self.info.model_name} @ {self.info.url}"
+
+    @property
+    def description(self) -> str:
+        return (
+            f"{self.info.model_name} on {self.info.url} · context {self._n_ctx:,} tokens · "
+            f"{self.info.total_slots} slot(s)"
+        )
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
+
+    @property
+    def cached_tokens(self) -> list[int]:
+        return list(self._sent)
+
+    def check_same_model(self) -> None:
+        """A server restarted with another model must not continue a session."""
+        now = read_server_info(self._client)
+        if now.model_path != self.info.model_path:
+            raise ModelNotFoundError(
+                f"{self.info.url} now serves {now.model_name}, not {self.info.model_name}; "
+                "start a new session"
+            )
+
+    def _body(self, request: GenerationRequest, prompt: list[int]) -> dict[str, Any]:
+        sampling = request.sampling
+        body: dict[str, Any] = {
+            "prompt": prompt,
+            "n_predict": min(request.max_tokens, self._n_ctx - len(prompt) - 1),
+            "stream": True,
+            "return_tokens": True,
+            "cache_prompt": True,
+            "temperature": sampling.temperature,
+            "top_k": sampling.top_k,
+            "top_p": sampling.top_p,
+            "min_p": sampling.min_p,
+            "repeat_penalty": sampling.repeat_penalty,
+            "seed": sampling.seed if sampling.seed is not None else -1,
+            "samplers": ["top_k", "top_p", "min_p", "temperature"],
+            "timings_per_token": True,  # stats arrive with every event, not only the last
+        }
+        if self._slot is not None:
+            body["id_slot"] = self._slot
+        if request.grammar is not None:
+            body.update(grammar_fields(request.grammar, self._tokenizer))
+        return body
+
+    def generate(
+        self, request: GenerationRequest, cancel: CancelToken | None = None
+    ) -> Iterator[GeneratedToken]:
+        prompt = list(request.prompt)
+        self._stats = GenerationStats(prompt_tokens=len(prompt))
+        if not prompt:
+            raise ValueError("empty prompt")
+        if len(prompt) >= self._n_ctx:
+            raise ModelLoadError(
+                f"prompt of {len(prompt)} tokens does not fit the server's {self._n_ctx}-token context"
+            )
+        stop_ids = self._tokenizer.eos_ids | request.stop_ids
+        generated: list[int] = []
+        reason = StopReason.MAX_TOKENS
+        start = time.perf_counter()
+        first: float | None = None
+        events = self._client.stream("/completion", self._body(request, prompt), cancel)
+        try:
+            for event in events:
+                if first is None:
+                    first = time.perf_counter()
+                    self._stats.prompt_eval_ms = (first - start) * 1000
+                slot = event.get("id_slot")
+                if self._slot is None and isinstance(slot, int) and slot >= 0:
+                    self._slot = slot  # keep the slot the server chose
+                self._record_timings(event, len(prompt))
+                stop = False
+                for token in event.get("tokens") or []:
+                    token = int(token)
+                    generated.append(token)
+                    yield GeneratedToken(token, self._tokenizer.piece(token))
+                    if token in stop_ids:
+                        reason, stop = StopReason.END_OF_TURN, True
+                        break
+                if event.get("stop"):
+                    if not stop:
+                        reason = {
+                            "eos": StopReason.END_OF_TURN,
+                            "word": StopReason.END_OF_TURN,
+                        }.get(str(event.get("stop_type")), reason)
+                    break
+                if stop:
+                    break
+                if cancel is not None and cancel.cancelled:
+                    reason = StopReason.CANCELLED
+                    break
+            else:
+                if cancel is not None and cancel.cancelled:
+                    reason = StopReason.CANCELLED
+        finally:
+            events.close()  # closing the connection stops the server's generation
+            end = time.perf_counter()
+            if first is not None:
+                self._stats.generation_ms = (end - first) * 1000
+            self._stats.generated_tokens = len(generated)
+            self._stats.stop_reason = reason
+            self._sent = prompt + generated
+            if self.trace is not None:
+                self.trace.record(
+                    model=self.name, prompt=prompt, generated=generated, stats=self._stats
+                )
+
+    def _record_timings(self, event: dict[str, Any], prompt_len: int) -> None:
+        timings = event.get("timings") or {}
+        n_prompt = timings.get("prompt_n")
+        cached = timings.get("cache_n")
+        if isinstance(cached, int) and isinstance(n_prompt, int):
+            self._stats.reused_tokens = min(cached, prompt_len)
+            self._stats.evaluated_tokens = n_prompt
+        elif isinstance(n_prompt, int):
+            self._stats.evaluated_tokens = n_prompt
+            self._stats.reused_tokens = max(0, prompt_len - n_prompt)
+        elif isinstance(cached, int):
+            self._stats.reused_tokens = min(cached, prompt_len)
+            self._stats.evaluated_tokens = prompt_len - self._stats.reused_tokens
+        if isinstance(timings.get("prompt_ms"), int | float):
+            self._stats.prompt_eval_ms = float(timings["prompt_ms"])
