@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.repo.git import git_env
+from assistant.repo.git import GitResult, run_git
 
 COMMIT_FILE = "commit.json"  # in the edit session's journal directory
 SUBJECT_MAX = 72
@@ -91,10 +90,8 @@ class CommitRecord:
             return None
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args], cwd=root, env=git_env(), capture_output=True, text=True, check=False
-    )
+def _git(root: Path, *args: str) -> GitResult:
+    return run_git(root, *args)
 
 
 def undo_commit(root: Path, directory: Path) -> tuple[bool, str] | None:
@@ -105,12 +102,12 @@ def undo_commit(root: Path, directory: Path) -> tuple[bool, str] | None:
     if record is None:
         return None
     short = record.sha[:7]
-    head = _git(root, "rev-parse", "HEAD").stdout.strip()
+    head = _git(root, "rev-parse", "HEAD").text.strip()
     if head != record.sha:
         return False, (
             f"commit {short} stays: it is no longer HEAD (revert it with `git revert {short}`)"
         )
-    if _git(root, "branch", "-r", "--contains", record.sha).stdout.strip():
+    if _git(root, "branch", "-r", "--contains", record.sha).text.strip():
         return False, (f"commit {short} stays: it was pushed (revert it with `git revert {short}`)")
     if _git(root, "rev-parse", "--verify", "-q", f"{record.sha}^").returncode != 0:
         return False, f"commit {short} stays: it is the first commit of the repository"
@@ -118,7 +115,7 @@ def undo_commit(root: Path, directory: Path) -> tuple[bool, str] | None:
     # files' index entries go back to the parent, matching the reverted tree.
     reset = _git(root, "reset", "-q", "--soft", "HEAD~1")
     if reset.returncode != 0:
-        return False, f"commit {short} stays: git reset failed: {reset.stderr.strip()}"
+        return False, f"commit {short} stays: git reset failed: {reset.error}"
     _git(root, "reset", "-q", "HEAD", "--", *record.files)
     (directory / COMMIT_FILE).unlink(missing_ok=True)
     return True, f"undid commit {short} too (it was HEAD and not pushed)"

@@ -16,7 +16,6 @@ from assistant.agent.runtime import ModelOptions, load_engine, settings_for
 from assistant.cli.options import model_options
 from assistant.errors import UsageError
 from assistant.eval.results import RunFile, Summary, TaskResult, load_run, summarize
-from assistant.eval.runner import RunConfig, effective_jobs, pending, run_suite
 from assistant.eval.suite import Task, load_suite
 from assistant.eval.testrun import DEFAULT_TIMEOUT, require_pytest
 from assistant.llm.engine import Engine
@@ -118,6 +117,10 @@ def eval_run(
     opts: ModelOptions,
 ) -> None:
     """Run each task of a suite in a fresh temp git repo through `edit`, then its tests."""
+    # The runner brings the agent and the tools: loaded when a run starts, not
+    # with the CLI (tests/cli/test_startup.py).
+    from assistant.eval.runner import RunConfig, effective_jobs, pending, run_suite
+
     require_pytest()
     suite = suite or _default_suite()
     tasks: list[Task] = load_suite(suite)

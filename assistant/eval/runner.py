@@ -9,7 +9,6 @@ gets a new Session and Toolbox over the shared engine."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -27,7 +26,7 @@ from assistant.eval.suite import Task
 from assistant.eval.testrun import DEFAULT_TIMEOUT, run_tests
 from assistant.events import AgentEvent, ToolCall, ToolCallError, ToolFinished
 from assistant.llm.engine import Engine
-from assistant.repo.git import git_env
+from assistant.repo.git import GitError, run_git
 from assistant.tools.approval import ApprovalPolicy
 
 EDIT_TOOLS = ("edit_file", "write_file")
@@ -65,13 +64,14 @@ def prepare_repo(task: Task, dest: Path) -> Path:
         }
 
     shutil.copytree(task.directory, dest, ignore=ignore, symlinks=False)
-    env = git_env()
     for args in (
         ["init", "-q"],
         ["add", "-A"],
         ["-c", "user.name=eval", "-c", "user.email=eval@localhost", "commit", "-qm", task.slug],
     ):
-        subprocess.run(["git", *args], cwd=dest, env=env, check=True, capture_output=True)
+        done = run_git(dest, *args)
+        if not done.ok:
+            raise GitError(f"git {args[0]} failed in {dest}: {done.error}")
     return dest
 
 

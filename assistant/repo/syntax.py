@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from assistant.repo.repomap.languages import get_parser, language_for
+from assistant.repo.languages import language_for
 
 MAX_ISSUES = 50  # per parse; a file this broken has one real problem to fix first
 CONTEXT_LINES = 2
@@ -100,6 +100,9 @@ def check_syntax(path: str, old_text: str | None, new_text: str) -> SyntaxReport
 
 
 def _issues(language: str, text: str) -> Iterator[SyntaxIssue]:
+    # The repo map package (numpy for ranking) loads only when a file is parsed.
+    from assistant.repo.repomap.languages import get_parser
+
     tree = get_parser(language).parse(text.encode("utf-8"))
     found = 0
     stack = [tree.root_node]

@@ -29,7 +29,6 @@ from assistant.llm.engine import (
     SamplingParams,
     StopReason,
 )
-from assistant.review.chat import ChatPrompter
 from assistant.review.findings import Limits, findings_grammar
 
 REPLAY_ENV = "ASSISTANT_REVIEW_REPLAY"
@@ -87,6 +86,8 @@ class LlamaReviewer:
         protocol = make_protocol(
             engine.tokenizer, engine.chat_template, engine.metadata, template_path=template_path
         )
+        from assistant.review.chat import ChatPrompter  # protocols load with the model
+
         self.prompter = ChatPrompter(protocol)
 
     @property
