@@ -348,8 +348,11 @@ class Agent:
         stats = self.engine.last_stats
         # The engine's END_OF_TURN is left to the parser (it may be a tool call);
         # a loop cut short ends the answer: what came before it stands.
-        ended = (StopReason.END_OF_TURN, StopReason.REPETITION)
-        reason = stats.stop_reason if stats.stop_reason not in ended else None
+        reason: StopReason | None = stats.stop_reason
+        if reason is StopReason.END_OF_TURN:
+            reason = None
+        elif reason is StopReason.REPETITION:
+            reason = StopReason.END_OF_TURN
         if self.cancel.cancelled:
             reason = StopReason.CANCELLED
         if failure is not None:

@@ -129,6 +129,17 @@ class ScriptedEngine:
         return dict(self._metadata)
 
     @property
+    def name(self) -> str:
+        return "scripted"
+
+    @property
+    def description(self) -> str:
+        return f"a scripted engine ({self.pending} turn(s) left) · context {self.n_ctx:,} tokens"
+
+    def close(self) -> None:
+        """Nothing to free: the script lives in memory."""
+
+    @property
     def last_stats(self) -> GenerationStats:
         return self._stats
 

@@ -75,13 +75,13 @@ def conversations(draw: Any) -> tuple[list[Message], list[ToolSpec], bool]:
                 for _ in range(n)
             )
             results = tuple(
-                ToolResult(c.name, draw(st.one_of(TEXT, ARGS)), is_error=draw(st.booleans()))
+                ToolResult.reply(c.name, draw(st.one_of(TEXT, ARGS)), is_error=draw(st.booleans()))
                 for c in calls
             )
             results = tuple(
                 r
                 if not (r.is_error and not isinstance(r.content, str))
-                else ToolResult(r.name, "e")
+                else ToolResult.reply(r.name, "e")
                 for r in results
             )
             thought = draw(st.one_of(st.just(""), MODEL_TEXT))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from assistant.agent.loop import AgentConfig
 from assistant.events import Notice, Outcome, TurnFinished
-from assistant.llm.engine import SamplingParams
+from assistant.llm.engine import SamplingParams, StopReason
 from assistant.llm.repetition import RepetitionLimit
 from assistant.llm.scripted import ScriptedEngine
 from tests.agent.conftest import Recorder, build_agent, make_repo
@@ -29,6 +29,6 @@ def test_a_looping_answer_ends_the_turn_as_done(scripted: ScriptedEngine, tmp_pa
     assert isinstance(result, TurnFinished) and result.outcome is Outcome.DONE
     assert result.answer.startswith("Tasks are saved in JSON.")
     stats = scripted.last_stats
-    assert stats.stop_reason == "repetition" and stats.saved_tokens > 300
+    assert stats.stop_reason is StopReason.REPETITION and stats.saved_tokens > 300
     notes = [n.text for n in events.of(Notice)]
     assert any("repeating itself" in n and f"{stats.saved_tokens} tokens saved" in n for n in notes)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm.engine import GenerationRequest, SamplingParams
+from assistant.llm.engine import GenerationRequest, SamplingParams, StopReason
 from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.repetition import RepetitionDetector, RepetitionLimit
 from tests.conftest import ENGINE_THREADS
@@ -92,7 +92,7 @@ def test_smollm2_loop_is_stopped_early_and_records_the_saving(smol: LlamaEngine)
     )
     ids = [t.id for t in smol.generate(request)]
     stats = smol.last_stats
-    assert stats.stop_reason == "repetition"
+    assert stats.stop_reason is StopReason.REPETITION
     assert stats.repeated_tokens >= 120
     assert stats.saved_tokens == 400 - len(ids) and stats.saved_tokens > 150
     text = smol.tokenizer.detokenize(ids)
@@ -103,6 +103,6 @@ def test_smollm2_loop_is_stopped_early_and_records_the_saving(smol: LlamaEngine)
 def test_smollm2_normal_answer_is_never_cut(smol: LlamaEngine, prompt: str) -> None:
     request = GenerationRequest(chatml(smol, prompt), 300, GREEDY, repetition=RepetitionLimit())
     ids = [t.id for t in smol.generate(request)]
-    assert smol.last_stats.stop_reason == "stop", smol.tokenizer.detokenize(ids)
+    assert smol.last_stats.stop_reason is StopReason.END_OF_TURN, smol.tokenizer.detokenize(ids)
     assert ids[-1] in smol.tokenizer.eos_ids
     assert smol.last_stats.saved_tokens == 0
