@@ -131,8 +131,18 @@ def _safe_rows(line: Text, width: int) -> list[Text]:
 
 
 class _MarkdownStream:
-    """Streams Markdown through a Live region of at most one screen: lines that
-    scroll out of it are printed for good, so nothing is drawn twice."""
+    """Streams Markdown through a Live region that always fits on the screen:
+    lines that would not fit are printed above it for good, so nothing is
+    drawn twice.
+
+    Live redraws by moving the cursor up over its region. Rows of a region
+    taller than the screen scroll out of reach: they stay behind as a copy,
+    and the same lines printed for good later repeat them (Ctrl-C on a long
+    answer showed it twice, and left the screen blank above `stopped`). So the
+    region is budgeted in terminal rows, not Markdown lines, and each redraw
+    sets the region's new content before printing lines above it: Rich draws
+    the region again under what it prints, and an old, taller region drawn
+    there would scroll lines off the screen."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -142,16 +152,27 @@ class _MarkdownStream:
         self.live = Live(console=console, auto_refresh=False, transient=False)
         self.live.start()
 
+    @property
+    def _width(self) -> int:
+        return max(8, self.console.width - LIVE_MARGIN)
+
     def _lines(self) -> list[str]:
+        # Rendered at the live region's width, so a line printed for good is
+        # the line that was shown live (no reflow, no word cut at the margin).
         buffer = io.StringIO()
         render = Console(
             file=buffer,
-            width=self.console.width,
+            width=self._width,
             force_terminal=True,
             color_system="truecolor" if self.console.color_system == "truecolor" else "256",
         )
         render.print(Markdown(self.text, code_theme=CODE_THEME))
         return buffer.getvalue().rstrip("\n").splitlines()
+
+    def _rows(self, line: str) -> list[Text]:
+        text = Text.from_ansi(line)
+        text.rstrip_end(self._width)  # Rich pads lines with spaces: not a row of their own
+        return _safe_rows(text, self._width)
 
     def add(self, delta: str) -> None:
         self.text += delta
@@ -162,19 +183,27 @@ class _MarkdownStream:
 
     def _refresh(self, final: bool) -> None:
         lines = self._lines()
-        window = max(4, self.console.height - 2)
-        stable = len(lines) if final else max(self.printed, len(lines) - window)
+        pending = [self._rows(line) for line in lines[self.printed :]]
+        keep = 0  # lines left in the live region; the last one may still change
+        if not final:
+            window = max(4, self.console.height - 2)
+            height = sum(len(rows) for rows in pending)
+            keep = len(pending)
+            while keep > 1 and height > window:
+                height -= len(pending[len(pending) - keep])
+                keep -= 1
+        stable = len(lines) - keep
+        region = [row for rows in pending[len(pending) - keep :] for row in rows]
+        self.live.update(Text("\n").join(region), refresh=False)
         if stable > self.printed:
+            # Printing through Live erases the old region and draws the new one below.
             self.live.console.print(Text.from_ansi("\n".join(lines[self.printed : stable])))
             self.printed = stable
-        rows: list[Text] = []
-        for line in lines[self.printed :]:
-            rows.extend(_safe_rows(Text.from_ansi(line), self.console.width - LIVE_MARGIN))
-        self.live.update(Text("\n").join(rows), refresh=True)
+        else:
+            self.live.refresh()
 
     def finish(self) -> None:
         self._refresh(final=True)
-        self.live.update(Text(""), refresh=True)
         self.live.stop()
 
 
