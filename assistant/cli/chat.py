@@ -148,7 +148,14 @@ class ChatApp:
         mark, turns, compactions = len(session.segments), session.turns, session.compactions
         attached, notes = self.attached, self.notes
         self.attached, self.notes = [], []
-        result = self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
+        try:
+            result = self.runtime.agent.run("\n\n".join(parts), self.renderer, plan)
+        except KeyboardInterrupt:
+            # Ctrl-C a moment before the agent took SIGINT over: the turn never
+            # started, so it gives its attachments back.
+            if len(session.segments) == mark and session.turns == turns:
+                self.attached, self.notes = attached, notes
+            raise
         self._changed(result.changed_files)
         if result.outcome.value == "cancelled" and not result.changed_files:
             # A stopped turn leaves nothing behind: the attachments wait for the
@@ -399,6 +406,14 @@ class ChatApp:
                             break
                         continue
                     self.send(text)
+                except KeyboardInterrupt:
+                    # Ctrl-C outside the model's own handling of it (attaching
+                    # files, right before or after a turn, a /test run): this
+                    # stops, the chat stays (it used to exit with "interrupted").
+                    self.renderer.close()
+                    self.renderer.info("")  # off the line where the terminal echoed ^C
+                    self.renderer.warn("stopped")
+                    self.save()
                 except AssistantError as exc:
                     # A server that went away, a file that vanished: this turn
                     # fails, the chat and its saved session stay.

@@ -261,3 +261,27 @@ def test_ctrl_c_while_reading_keeps_attachments_and_leaves_no_turn(
         term.exit_with_ctrl_d()
     finally:
         term.child.close(force=True)
+
+
+def test_ctrl_c_during_a_check_stops_it_and_the_chat_goes_on(
+    small_repo: Path, smollm2_path: Path
+) -> None:
+    """`/test` runs its command outside the model's Ctrl-C handling: Ctrl-C
+    there used to end the whole chat ("interrupted", exit 130)."""
+    (small_repo / "slow_check.sh").write_text("touch started\nexec sleep 300\n")
+    term = Terminal(small_repo, smollm2_path, "--ctx", "4096", "--max-tokens", "16")
+    try:
+        term.started()
+        term.child.sendline("/test sh slow_check.sh")
+        term.wait_for("the check to start", (small_repo / "started").exists)
+        term.child.sendintr()
+        term.expect("stopped")
+        term.expect(PROMPT_RE)
+        after = _after(term.lines(), "> /test sh slow_check.sh")
+        assert after.count("stopped") == 1, term.text()
+        assert "interrupted" not in term.text(), term.text()
+        _no_spinner_left(after)
+        term.command("/files", "no files attached")  # the chat is still there
+        term.exit_with_ctrl_d()
+    finally:
+        term.child.close(force=True)
