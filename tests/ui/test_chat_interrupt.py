@@ -240,8 +240,11 @@ def test_ctrl_c_while_reading_keeps_attachments_and_leaves_no_turn(
         term.expect("not kept in the conversation")
         term.expect(PROMPT_RE)
 
+        assert term.lines().count(asked) == 1, term.text()
         after = _after(term.lines(), asked)
         assert after.count("stopped") == 1, term.text()
+        kept = [line for line in after if "not kept in the conversation" in line]
+        assert len(kept) == 1, term.text()
         assert not any("step_" in line for line in after), term.text()  # no answer, no copies
         _no_spinner_left(after)
 
