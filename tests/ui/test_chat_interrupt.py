@@ -198,6 +198,25 @@ def test_ctrl_c_mid_answer_prints_it_once_then_stopped(
         assert above and above[-1] == answer[-1], term.text()
         _no_spinner_left(after)
 
+        # A short answer, stopped after a few lines, is printed once too.
+        short = "Write a long essay about the history of computers."
+        term.child.sendline(short)
+
+        def some_text() -> bool:
+            lines = term.lines()
+            return "> " + short in lines and len([x for x in _after(lines, "> " + short) if x]) >= 3
+
+        term.wait_for("the first lines of an answer", some_text)
+        term.child.sendintr()
+        term.expect("stopped")
+        term.expect(FOOTER)
+        term.expect(PROMPT_RE)
+        lines = _after(term.lines(), "> " + short)
+        assert lines.count("stopped") == 1, term.text()
+        partial = [line for line in lines[: lines.index("stopped")] if line]
+        assert partial, term.text()
+        assert all(lines.count(line) == 1 for line in partial), term.text()
+
         # The session goes on: the prompt came back and a question is answered.
         term.ask("What is 2 + 2? Answer in one word.")
         tail = _after(term.lines(), "> What is 2 + 2? Answer in one word.")
