@@ -339,7 +339,7 @@ def doctor() -> None:
     rows.append(("python", platform.python_version()))
     settings = load_settings(repo_root_or_cwd())
     try:
-        model_path = resolve_model_path(None, settings)
+        model_path = resolve_model_path(settings)
         from assistant.llm.gguf import read_gguf_info
 
         read_gguf_info(model_path)  # truncated or corrupt: said here, not at load
