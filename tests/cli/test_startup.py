@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli.lazy import LAZY_COMMANDS
+from tests.cli.test_cli_flags import run
 
 HEAVY = (
     "numpy",
@@ -144,13 +145,5 @@ def test_root_help_summaries_are_the_commands_own_first_paragraph() -> None:
 
 
 def test_a_typo_suggests_a_lazy_command(committed_repo: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "assistant", "revew"],
-        cwd=committed_repo,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "120", "NO_COLOR": "1"},
-        check=False,
-        timeout=120,
-    )
+    out = run("revew", cwd=committed_repo)
     assert out.returncode == 2 and "Did you mean 'review'?" in out.stderr
