@@ -191,7 +191,10 @@ def _tokens_text(result: ReviewResult) -> str:
     tokens = result.tokens
     if tokens.prompt == 0:  # no model figures (nothing ran, or a replayed answer)
         return ""
-    return f"; {tokens.evaluated:,} prompt token(s) evaluated, {tokens.generated:,} generated"
+    cached = f" (+{tokens.cached:,} from cache)" if tokens.cached else ""
+    return (
+        f"; {tokens.evaluated:,} prompt token(s) evaluated{cached}, {tokens.generated:,} generated"
+    )
 
 
 def print_summary(
@@ -267,10 +270,10 @@ def _print_incomplete(result: ReviewResult, console: Console, hook_note: str) ->
             ),
             soft_wrap=True,
         )
-    console.print(
-        Text(f"reviewed before it stopped: {describe_chunks(done)}", style="yellow"),
-        soft_wrap=True,
-    )
+    # An answer cut at the token limit is incomplete, but the review went on.
+    stopped_early = stopped is not None or result.not_started or not result.chunks
+    label = "reviewed before it stopped" if stopped_early else "reviewed"
+    console.print(Text(f"{label}: {describe_chunks(done)}", style="yellow"), soft_wrap=True)
     if result.not_started:
         console.print(
             Text(

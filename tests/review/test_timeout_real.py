@@ -80,6 +80,7 @@ def test_timeout_mid_chunk_counts_the_work_done(
     assert f"in {summary['chunks_done']} of {summary['chunks_planned']} chunk(s)" in stderr
     assert f"{tokens['evaluated']:,} prompt token(s) evaluated" in stderr
     assert f"stopped in {stopped['chunk']} while " in stderr
+    assert "reviewed before it stopped: " in stderr
     assert f"not started: {len(summary['not_started'])} chunk(s): " in stderr
     assert "mod2.py" in stderr.split("not started:")[1]
 
