@@ -305,3 +305,21 @@ def test_describe_chunks_groups_parts_by_file() -> None:
     assert describe_chunks([]) == "nothing"
     many = [ChunkRef(f"f{i}.py") for i in range(6)]
     assert describe_chunks(many) == "f0.py, f1.py, f2.py, f3.py and 2 more file(s)"
+
+
+@pytest.mark.parametrize(
+    ("evaluated", "generated", "state"),
+    [
+        (100, 0, "cut_reading_prompt"),
+        (600, 0, "cut_writing_answer"),
+        (600, 7, "cut_writing_answer"),
+    ],
+)
+def test_where_a_cancelled_chunk_stopped(evaluated: int, generated: int, state: str) -> None:
+    """Reading while prompt tokens were left to evaluate; answering once all were in."""
+    from assistant.llm.engine import GenerationStats, StopReason
+    from assistant.review.runner import _cut_state
+
+    stats = GenerationStats(900, loaded_tokens=300, evaluated_tokens=evaluated)
+    stats.generated_tokens, stats.stop_reason = generated, StopReason.CANCELLED
+    assert _cut_state(stats).value == state
