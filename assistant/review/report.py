@@ -312,7 +312,8 @@ def print_trace(result: ReviewResult, console: Console) -> None:
             f"{chunk.reused_tokens if not chunk.loaded_tokens else 0} re-used in memory + "
             f"{chunk.evaluated_tokens} evaluated; {chunk.generated_tokens} generated; "
             f"{chunk.seconds:.2f} s; kept {chunk.kept}, dropped {chunk.dropped}, "
-            f"invalid {chunk.invalid}",
+            f"invalid {chunk.invalid}" + ("" if chunk.done else f"; {chunk.state.value}"),
             highlight=False,
             markup=False,
+            soft_wrap=True,
         )
