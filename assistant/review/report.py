@@ -19,7 +19,8 @@ from assistant.review.findings import Finding, Severity
 if TYPE_CHECKING:
     from rich.syntax import Syntax
 
-    from assistant.review.runner import ChunkRef, ChunkReport, ReviewResult
+    from assistant.review.chunks import ChunkRef
+    from assistant.review.runner import ChunkReport, ReviewResult
 
 SNIPPET_CONTEXT = 2
 MAX_SNIPPET_LINES = 12

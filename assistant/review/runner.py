@@ -13,7 +13,13 @@ from pathlib import Path
 
 from assistant.llm.engine import CancelToken, GenerationStats, StopReason
 from assistant.review.anchor import DroppedFinding, anchor_findings
-from assistant.review.chunks import Chunk, ReviewFile, chunk_file, has_reviewable_lines
+from assistant.review.chunks import (
+    Chunk,
+    ChunkRef,
+    ReviewFile,
+    chunk_file,
+    has_reviewable_lines,
+)
 from assistant.review.context import enclosing_blocks
 from assistant.review.diff import FileDiff, parse_unified_diff
 from assistant.review.findings import Finding, Limits, parse_findings
@@ -54,19 +60,6 @@ class ChunkState(enum.Enum):
     @property
     def cut(self) -> bool:
         return self in (ChunkState.CUT_READING, ChunkState.CUT_WRITING)
-
-
-@dataclass(frozen=True)
-class ChunkRef:
-    """Which part of which file a chunk is (for saying what was reviewed)."""
-
-    path: str
-    part: int = 1
-    parts: int = 1
-
-    @property
-    def label(self) -> str:
-        return self.path if self.parts == 1 else f"{self.path} (part {self.part}/{self.parts})"
 
 
 @dataclass
@@ -275,11 +268,11 @@ def _review_files(
                     f"timed out after {options.timeout:g} s "
                     f"({index} of {len(chunks)} chunks reviewed)"
                 )
-                result.not_started = [_ref(c) for c in chunks[index:]]
+                result.not_started = [c.ref for c in chunks[index:]]
                 return
             _review_chunk(reviewer, system, shared, chunk, options, deadline, result)
             if result.incomplete:
-                result.not_started = [_ref(c) for c in chunks[index + 1 :]]
+                result.not_started = [c.ref for c in chunks[index + 1 :]]
                 return
         if progress is not None:
             progress(len(chunks), len(chunks), "")
@@ -309,12 +302,12 @@ def _review_chunk(
         reply = reviewer.review(request, deadline.cancel)
     except Exception as exc:  # a failing model must not block the commit
         failed = ChunkReport(
-            chunk.label, ChunkState.FAILED, _ref(chunk), seconds=time.monotonic() - started
+            chunk.label, ChunkState.FAILED, chunk.ref, seconds=time.monotonic() - started
         )
         result.chunks.append(failed)
         result.incomplete = f"the model failed on {chunk.label}: {exc}"
         return
-    report = ChunkReport(chunk.label, ref=_ref(chunk), seconds=reply.seconds)
+    report = ChunkReport(chunk.label, ref=chunk.ref, seconds=reply.seconds)
     if reply.stats is not None:
         _take_stats(report, reply.stats)
     result.chunks.append(report)
@@ -339,10 +332,6 @@ def _review_chunk(
     if parsed.errors and not parsed.findings and not parsed.invalid and not parsed.truncated:
         result.bad_answers += 1
     result.clamped += anchored.clamped
-
-
-def _ref(chunk: Chunk) -> ChunkRef:
-    return ChunkRef(chunk.path, chunk.part, chunk.parts)
 
 
 def _take_stats(report: ChunkReport, stats: GenerationStats) -> None:

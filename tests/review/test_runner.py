@@ -295,8 +295,8 @@ def test_timeout_names_the_cut_chunk_and_those_never_started(
 
 
 def test_describe_chunks_groups_parts_by_file() -> None:
+    from assistant.review.chunks import ChunkRef
     from assistant.review.report import describe_chunks
-    from assistant.review.runner import ChunkRef
 
     refs = [ChunkRef("a.py", n, 9) for n in (2, 3, 4, 7)] + [ChunkRef("b.py")]
     refs += [ChunkRef("c.py", n, 2) for n in (1, 2)]
