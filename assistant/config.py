@@ -318,6 +318,9 @@ def set_trust(repo_root: Path, trusted: bool) -> str | None:
     return digest if trusted else None
 
 
+COMMAND_LINE = "command line"  # the origin of values given as flags
+
+
 def load_settings(
     repo_root: Path | None = None,
     flags: dict[str, Any] | None = None,
@@ -360,8 +363,10 @@ def load_settings(
                 values = {k: v for k, v in values.items() if k not in asked}
             apply(values, str(repo_path))
     env = os.environ if environ is None else environ
-    apply({name: env[var] for var, name in ENV_VARS.items() if env.get(var)}, "environment")
-    apply({k: v for k, v in (flags or {}).items() if v is not None}, "command line")
+    for var, name in ENV_VARS.items():  # the origin names the variable a user has to unset
+        if env.get(var):
+            apply({name: env[var]}, var)
+    apply({k: v for k, v in (flags or {}).items() if v is not None}, COMMAND_LINE)
     _check_choices(settings)
     _cap_threads(settings)
     return settings

@@ -22,7 +22,7 @@ def test_layers_and_sources(tmp_path: Path) -> None:
         repo, {"map_tokens": 700}, user_file=user, environ={"ASSISTANT_APPROVAL": "read-only"}
     )
     assert settings.n_ctx == 8192 and settings.sources["n_ctx"].endswith(".assistant.toml")
-    assert settings.approval == "read-only" and settings.sources["approval"] == "environment"
+    assert settings.approval == "read-only" and settings.sources["approval"] == "ASSISTANT_APPROVAL"
     assert settings.map_tokens == 700 and settings.sources["map_tokens"] == "command line"
     assert settings.temperature is None and settings.sources["temperature"] == "default"
 

@@ -130,7 +130,7 @@ def load_engine(
     from assistant.llm.llama import LlamaEngine
     from assistant.llm.models import resolve_model_path
 
-    path = resolve_model_path(settings.model, settings)
+    path = resolve_model_path(settings)
     config = engine_config(settings, verbose=verbose)
     if prefix_cache_dir is False:
         config = replace(config, prefix_cache_dir=None)

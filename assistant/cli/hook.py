@@ -66,11 +66,11 @@ def register(app: typer.Typer) -> None:
         fail_on: Annotated[
             FailOn | None,
             typer.Option(
-                "--fail-on", help="Refuse the commit at or above this severity [default: error]."
+                "--fail-on", help="Refuse the commit at or above this severity (default: error)."
             ),
         ] = None,
         timeout: Annotated[
-            float | None, typer.Option("--timeout", help="Seconds per review [default: 120].")
+            float | None, typer.Option("--timeout", help="Seconds per review (default: 120).")
         ] = None,
         strict: Annotated[
             bool | None,

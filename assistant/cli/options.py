@@ -15,8 +15,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from assistant.agent.runtime import ModelOptions
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 _verbose = False
@@ -110,6 +108,9 @@ def model_options(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
+        # Imported when a command runs: `--help` and `version` never need the runtime.
+        from assistant.agent.runtime import ModelOptions
+
         values = {name: kwargs.pop(name) for name in _MODEL_OPTIONS}
         values["verbose"] = values["verbose"] or verbose_requested()
         return command(**kwargs, opts=ModelOptions(**values))

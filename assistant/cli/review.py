@@ -24,6 +24,7 @@ from assistant.review.model import REPLAY_ENV
 from assistant.review.report import (
     FailOn,
     OutputFormat,
+    print_dropped,
     print_rich,
     print_summary,
     print_trace,
@@ -146,22 +147,41 @@ def _watchdog(timeout: float | None, strict: bool) -> threading.Timer | None:
     return timer
 
 
-def _emit(result: ReviewResult, fmt: OutputFormat, output: Path | None, err: Console) -> None:
+def _in_hook() -> bool:
+    """Whether git is committing: our hook, the pre-commit framework (PRE_COMMIT)
+    or git's hook environment. Only then does "commit allowed" mean something."""
+    return any(name in os.environ for name in (hook.VERDICT_ENV, "PRE_COMMIT", "GIT_INDEX_FILE"))
+
+
+def _emit(
+    result: ReviewResult,
+    fmt: OutputFormat,
+    output: Path | None,
+    err: Console,
+    *,
+    verbose: bool,
+    hook_note: str,
+) -> None:
     if fmt is OutputFormat.RICH and output is None:
-        print_rich(result, Console())
+        print_rich(result, Console(), verbose=verbose, hook_note=hook_note)
         return
     text = render_text(result, fmt if fmt is not OutputFormat.RICH else OutputFormat.JSON)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
-        print_summary(result, err)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        if result.incomplete:
-            err.print(
-                f"warning: review incomplete: {result.incomplete}", markup=False, soft_wrap=True
-            )
+        print_summary(result, err, verbose=verbose, hook_note=hook_note)
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if result.incomplete:
+        err.print(
+            f"warning: review incomplete: {result.incomplete}"
+            + (f"; {hook_note}" if hook_note else ""),
+            markup=False,
+            soft_wrap=True,
+        )
+    if verbose:
+        print_dropped(result, err)
 
 
 def _add_lint(root: Path, result: Any, err: Console) -> None:
@@ -269,8 +289,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Review a change with the local model; findings anchored to the diff."""
+        from assistant.cli.options import verbose_requested  # the root --verbose
         from assistant.review.runner import ReviewOptions, run_review
 
+        verbose = verbose_requested()
         err = Console(stderr=True)
         watchdog = _watchdog(timeout if timeout > 0 else None, strict)
         try:
@@ -309,15 +331,9 @@ def register(app: typer.Typer) -> None:
             except ModelUnavailable as exc:
                 if strict:
                     raise
-                # "commit allowed" means something only when git is committing:
-                # our hook, the pre-commit framework (PRE_COMMIT) or git's hook env.
-                in_hook = any(
-                    name in os.environ
-                    for name in (hook.VERDICT_ENV, "PRE_COMMIT", "GIT_INDEX_FILE")
-                )
                 err.print(
                     f"warning: review skipped: {exc.message}"
-                    + ("; commit allowed" if in_hook else ""),
+                    + ("; commit allowed" if _in_hook() else ""),
                     markup=False,
                     soft_wrap=True,
                 )
@@ -345,8 +361,11 @@ def register(app: typer.Typer) -> None:
                 }.get(spec.mode, "no changes to review in that range")
                 err.print(what, markup=False)
                 raise typer.Exit(0)
-            _emit(result, output_format, output, err)
-            if (result.incomplete and strict) or fail_on.triggered_by(result.findings):
+            block = bool(result.incomplete and strict) or fail_on.triggered_by(result.findings)
+            # A hook run that lets the commit through says so in the incomplete line.
+            hook_note = "commit allowed" if result.incomplete and not block and _in_hook() else ""
+            _emit(result, output_format, output, err, verbose=verbose, hook_note=hook_note)
+            if block:
                 hook.write_verdict(block=True)
                 raise typer.Exit(1)
         except AssistantError as exc:

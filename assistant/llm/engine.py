@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from assistant.llm.repetition import RepetitionLimit
+from assistant.llm.repetition import RepetitionDetector, RepetitionLimit
 from assistant.llm.tokenizer import Tokenizer
 
 
@@ -102,6 +102,41 @@ class GenerationStats:
         if self.generation_ms <= 0:
             return 0.0
         return self.generated_tokens / (self.generation_ms / 1000.0)
+
+
+class TokenStops:
+    """The stop rule every engine applies after each generated token, so an
+    in-process model, a team server and a scripted replay stop alike: an
+    end-of-generation or stop id ends the turn, the budget ends it at
+    MAX_TOKENS, and a looping output (llm/repetition.py) ends it at REPETITION
+    with the looping span and the unused budget recorded in `stats`."""
+
+    def __init__(
+        self,
+        request: GenerationRequest,
+        eos_ids: frozenset[int],
+        budget: int,
+        stats: GenerationStats,
+    ) -> None:
+        self.stop_ids = eos_ids | request.stop_ids
+        self.budget = budget
+        self.generated = 0
+        self._stats = stats
+        self._loops = RepetitionDetector(request.repetition) if request.repetition else None
+
+    def after(self, token: int) -> StopReason | None:
+        """Count `token` (already yielded); the reason to stop now, if any."""
+        self.generated += 1
+        if token in self.stop_ids:
+            return StopReason.END_OF_TURN
+        if self.generated >= self.budget:
+            return StopReason.MAX_TOKENS
+        loop = self._loops.feed(token) if self._loops is not None else None
+        if loop is not None:
+            self._stats.repeated_tokens = loop.span
+            self._stats.saved_tokens = self.budget - self.generated
+            return StopReason.REPETITION
+        return None
 
 
 class CancelToken:

@@ -25,9 +25,9 @@ from assistant.llm.engine import (
     GenerationRequest,
     GenerationStats,
     StopReason,
+    TokenStops,
 )
 from assistant.llm.prefix_cache import PrefixCache
-from assistant.llm.repetition import RepetitionDetector
 from assistant.llm.sampling import Sampler
 from assistant.llm.trace import TraceWriter
 
@@ -401,7 +401,6 @@ class LlamaEngine:
                 f"prompt of {len(prompt)} tokens does not fit the {self.n_ctx}-token context"
             )
         generated: list[int] = []
-        stop_ids = self._tokenizer.eos_ids | request.stop_ids
         reason = StopReason.MAX_TOKENS
         sampler: Sampler | None = None
         try:
@@ -412,6 +411,11 @@ class LlamaEngine:
             except RuntimeError:
                 if cancel is not None and cancel.cancelled:
                     self._truncate(llama.n_tokens)
+                    # The batches evaluated before the cut count (a review cut by its
+                    # timeout reports them, and so does the trace).
+                    self._stats.evaluated_tokens = max(
+                        0, llama.n_tokens - (self._stats.loaded_tokens or self._stats.reused_tokens)
+                    )
                     reason = StopReason.CANCELLED
                     return
                 raise
@@ -422,7 +426,7 @@ class LlamaEngine:
             sampler = Sampler(llama, request.sampling, request.grammar, seed, self._tokenizer.piece)
             gen_start = time.perf_counter()
             budget = min(request.max_tokens, self.n_ctx - len(prompt) - 1)
-            loops = RepetitionDetector(request.repetition) if request.repetition else None
+            stops = TokenStops(request, self._tokenizer.eos_ids, budget, self._stats)
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
                     reason = StopReason.CANCELLED
@@ -430,16 +434,9 @@ class LlamaEngine:
                 token = sampler.sample()
                 generated.append(token)
                 yield GeneratedToken(token, self._tokenizer.piece(token))
-                if token in stop_ids:
-                    reason = StopReason.END_OF_TURN
-                    break
-                if len(generated) >= budget:
-                    break
-                loop = loops.feed(token) if loops is not None else None
-                if loop is not None:
-                    reason = StopReason.REPETITION
-                    self._stats.repeated_tokens = loop.span
-                    self._stats.saved_tokens = budget - len(generated)
+                stop = stops.after(token)
+                if stop is not None:
+                    reason = stop
                     break
                 try:
                     llama.eval([token])

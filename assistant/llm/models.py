@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from assistant.config import Settings, user_cache_dir
+from assistant.config import COMMAND_LINE, Settings, user_cache_dir
 from assistant.errors import AssistantError, ModelNotFoundError, UsageError
 
 
@@ -53,27 +53,26 @@ def default_model_path() -> Path:
     return models_dir() / KNOWN_MODELS[DEFAULT_MODEL].filename
 
 
-def resolve_model_path(flag: str | None, settings: Settings | None = None) -> Path:
-    """The model file to load; ModelNotFoundError (exit 3) with what to do."""
-    candidates = [
-        (flag, "--model"),
-        (
-            settings.model if settings else None,
-            settings.sources.get("model", "") if settings else "",
-        ),
-    ]
-    for value, origin in candidates:
-        if value:
-            if value in KNOWN_MODELS:
-                path = models_dir() / KNOWN_MODELS[value].filename
-            else:
-                path = Path(value).expanduser()
-            if not path.exists():
-                raise ModelNotFoundError(
-                    f"model file not found: {path} (from {origin}). "
-                    "Run `assistant model pull` or pass --model PATH."
-                )
-            return path
+def resolve_model_path(settings: Settings) -> Path:
+    """The model file to load; ModelNotFoundError (exit 3) with what to do,
+    naming where a missing path came from (`--model`, `ASSISTANT_MODEL`, a
+    config file) so the user knows which one to fix."""
+    value = settings.model
+    if value:
+        origin = settings.sources.get("model", "default")
+        origin = "--model" if origin == COMMAND_LINE else origin
+        if value in KNOWN_MODELS:
+            path = models_dir() / KNOWN_MODELS[value].filename
+        else:
+            path = Path(value).expanduser()
+        if not path.exists():
+            hint = (
+                f"Run `assistant model pull {value}`"
+                if value in KNOWN_MODELS
+                else "Fix it there, or pass --model PATH"
+            )
+            raise ModelNotFoundError(f"model file not found: {path} (from {origin}). {hint}.")
+        return path
     path = default_model_path()
     if not path.exists():
         raise ModelNotFoundError(

@@ -35,6 +35,7 @@ from assistant.llm.engine import (
     GenerationStats,
     GrammarSpec,
     StopReason,
+    TokenStops,
 )
 from assistant.llm.trace import TraceWriter
 
@@ -512,11 +513,14 @@ class RemoteEngine:
                 "start a new session"
             )
 
+    def _budget(self, request: GenerationRequest, prompt: list[int]) -> int:
+        return min(request.max_tokens, self._n_ctx - len(prompt) - 1)
+
     def _body(self, request: GenerationRequest, prompt: list[int]) -> dict[str, Any]:
         sampling = request.sampling
         body: dict[str, Any] = {
             "prompt": prompt,
-            "n_predict": min(request.max_tokens, self._n_ctx - len(prompt) - 1),
+            "n_predict": self._budget(request, prompt),
             "stream": True,
             "return_tokens": True,
             "cache_prompt": True,
@@ -546,7 +550,12 @@ class RemoteEngine:
             raise ModelLoadError(
                 f"prompt of {len(prompt)} tokens does not fit the server's {self._n_ctx}-token context"
             )
-        stop_ids = self._tokenizer.eos_ids | request.stop_ids
+        # The server stops at n_predict and its own end-of-generation; the rule
+        # is applied here too, so stop ids and a looping output end the turn
+        # (closing the stream stops the server) exactly as in-process.
+        stops = TokenStops(
+            request, self._tokenizer.eos_ids, self._budget(request, prompt), self._stats
+        )
         generated: list[int] = []
         reason = StopReason.MAX_TOKENS
         start = time.perf_counter()
@@ -566,8 +575,9 @@ class RemoteEngine:
                     token = int(token)
                     generated.append(token)
                     yield GeneratedToken(token, self._tokenizer.piece(token))
-                    if token in stop_ids:
-                        reason, stop = StopReason.END_OF_TURN, True
+                    cut = stops.after(token)
+                    if cut is not None:
+                        reason, stop = cut, True
                         break
                 if event.get("stop"):
                     if not stop:

@@ -34,8 +34,8 @@ from assistant.llm.engine import (
     GenerationRequest,
     GenerationStats,
     StopReason,
+    TokenStops,
 )
-from assistant.llm.repetition import RepetitionDetector
 from assistant.llm.tokenizer import Tokenizer
 from assistant.llm.trace import TraceWriter
 
@@ -172,12 +172,11 @@ class ScriptedEngine:
         stats.reused_tokens = min(have, len(prompt) - 1)
         stats.evaluated_tokens = len(prompt) - stats.reused_tokens
         self._cache = list(prompt)
-        stop_ids = self._tokenizer.eos_ids | request.stop_ids
         budget = min(request.max_tokens, self._n_ctx - len(prompt) - 1)
+        stops = TokenStops(request, self._tokenizer.eos_ids, budget, stats)
         generated: list[int] = []
         reason = StopReason.MAX_TOKENS
         turn: list[int] | None = None
-        loops = RepetitionDetector(request.repetition) if request.repetition else None
         try:
             while len(generated) < budget:
                 if cancel is not None and cancel.cancelled:
@@ -193,16 +192,9 @@ class ScriptedEngine:
                 token = turn[len(generated)]
                 generated.append(token)
                 yield GeneratedToken(token, self._tokenizer.piece(token))
-                if token in stop_ids:
-                    reason = StopReason.END_OF_TURN
-                    break
-                if len(generated) >= budget:
-                    break
-                loop = loops.feed(token) if loops is not None else None
-                if loop is not None:  # as LlamaEngine: a looping output stops here
-                    reason = StopReason.REPETITION
-                    stats.repeated_tokens = loop.span
-                    stats.saved_tokens = budget - len(generated)
+                stop = stops.after(token)
+                if stop is not None:
+                    reason = stop
                     break
                 self._cache.append(token)  # fed back, as the real engine evaluates it
         finally:

@@ -15,6 +15,19 @@ from assistant.review.diff import ChangeKind, DiffLine, FileDiff, Hunk, LineKind
 CountTokens = Callable[[str], int]
 
 
+@dataclass(frozen=True)
+class ChunkRef:
+    """Which part of which file a chunk is (for saying what was reviewed)."""
+
+    path: str
+    part: int = 1
+    parts: int = 1
+
+    @property
+    def label(self) -> str:
+        return self.path if self.parts == 1 else f"{self.path} (part {self.part}/{self.parts})"
+
+
 @dataclass
 class Chunk:
     path: str
@@ -24,8 +37,12 @@ class Chunk:
     parts: int = 1
 
     @property
+    def ref(self) -> ChunkRef:
+        return ChunkRef(self.path, self.part, self.parts)
+
+    @property
     def label(self) -> str:
-        return self.path if self.parts == 1 else f"{self.path} (part {self.part}/{self.parts})"
+        return self.ref.label
 
 
 @dataclass

@@ -4,15 +4,22 @@ an empty or all-skipped change returns at once."""
 
 from __future__ import annotations
 
+import enum
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.llm.engine import CancelToken
-from assistant.review.anchor import anchor_findings
-from assistant.review.chunks import Chunk, ReviewFile, chunk_file, has_reviewable_lines
+from assistant.llm.engine import CancelToken, GenerationStats, StopReason
+from assistant.review.anchor import DroppedFinding, anchor_findings
+from assistant.review.chunks import (
+    Chunk,
+    ChunkRef,
+    ReviewFile,
+    chunk_file,
+    has_reviewable_lines,
+)
 from assistant.review.context import enclosing_blocks
 from assistant.review.diff import FileDiff, parse_unified_diff
 from assistant.review.findings import Finding, Limits, parse_findings
@@ -44,9 +51,22 @@ class SkippedFile:
     reason: SkipReason
 
 
+class ChunkState(enum.Enum):
+    DONE = "done"
+    CUT_READING = "cut_reading_prompt"  # the timeout hit while the prompt was evaluated
+    CUT_WRITING = "cut_writing_answer"  # the timeout hit while the answer was generated
+    FAILED = "failed"  # the model raised
+
+    @property
+    def cut(self) -> bool:
+        return self in (ChunkState.CUT_READING, ChunkState.CUT_WRITING)
+
+
 @dataclass
 class ChunkReport:
     label: str
+    state: ChunkState = ChunkState.DONE
+    ref: ChunkRef | None = None
     prompt_tokens: int = 0
     loaded_tokens: int = 0  # restored from the disk prefix cache
     reused_tokens: int = 0  # already in the KV cache (earlier chunk of this run)
@@ -57,14 +77,32 @@ class ChunkReport:
     dropped: int = 0
     invalid: int = 0
 
+    @property
+    def done(self) -> bool:
+        return self.state is ChunkState.DONE
+
+    @property
+    def cached_tokens(self) -> int:
+        """Prompt tokens not evaluated: loaded from disk, else re-used in memory."""
+        return self.loaded_tokens or self.reused_tokens
+
+
+@dataclass(frozen=True)
+class TokenTotals:
+    prompt: int = 0
+    cached: int = 0
+    evaluated: int = 0
+    generated: int = 0
+
 
 @dataclass
 class ReviewResult:
     findings: list[Finding] = field(default_factory=list)
     reviewed: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
-    chunks: list[ChunkReport] = field(default_factory=list)
-    dropped_outside_diff: int = 0
+    chunks: list[ChunkReport] = field(default_factory=list)  # started, in order
+    not_started: list[ChunkRef] = field(default_factory=list)  # never sent (timeout)
+    dropped: list[DroppedFinding] = field(default_factory=list)  # findings outside the diff
     invalid: int = 0
     clamped: int = 0
     bad_answers: int = 0  # answers that were not a findings object at all
@@ -77,6 +115,29 @@ class ReviewResult:
     @property
     def total_chunks(self) -> int:
         return len(self.chunks)
+
+    @property
+    def planned_chunks(self) -> int:
+        return len(self.chunks) + len(self.not_started)
+
+    @property
+    def dropped_outside_diff(self) -> int:
+        return len(self.dropped)
+
+    @property
+    def stopped_in(self) -> ChunkReport | None:
+        """The chunk the timeout (or a failing model) stopped in, if any."""
+        return next((c for c in self.chunks if not c.done), None)
+
+    @property
+    def tokens(self) -> TokenTotals:
+        """Tokens processed, the chunk cut by the timeout included."""
+        return TokenTotals(
+            prompt=sum(c.prompt_tokens for c in self.chunks),
+            cached=sum(c.cached_tokens for c in self.chunks),
+            evaluated=sum(c.evaluated_tokens for c in self.chunks),
+            generated=sum(c.generated_tokens for c in self.chunks),
+        )
 
 
 def _decode(content: bytes) -> str:
@@ -207,9 +268,11 @@ def _review_files(
                     f"timed out after {options.timeout:g} s "
                     f"({index} of {len(chunks)} chunks reviewed)"
                 )
+                result.not_started = [c.ref for c in chunks[index:]]
                 return
             _review_chunk(reviewer, system, shared, chunk, options, deadline, result)
             if result.incomplete:
+                result.not_started = [c.ref for c in chunks[index + 1 :]]
                 return
         if progress is not None:
             progress(len(chunks), len(chunks), "")
@@ -234,25 +297,28 @@ def _review_chunk(
     result: ReviewResult,
 ) -> None:
     request = ReviewRequest(system, shared, chunk_text(chunk.text), (chunk.path,))
+    started = time.monotonic()
     try:
         reply = reviewer.review(request, deadline.cancel)
     except Exception as exc:  # a failing model must not block the commit
+        failed = ChunkReport(
+            chunk.label, ChunkState.FAILED, chunk.ref, seconds=time.monotonic() - started
+        )
+        result.chunks.append(failed)
         result.incomplete = f"the model failed on {chunk.label}: {exc}"
         return
-    report = ChunkReport(chunk.label, seconds=reply.seconds)
+    report = ChunkReport(chunk.label, ref=chunk.ref, seconds=reply.seconds)
     if reply.stats is not None:
-        stats = reply.stats
-        report.prompt_tokens = stats.prompt_tokens
-        report.loaded_tokens = stats.loaded_tokens
-        report.reused_tokens = stats.reused_tokens
-        report.evaluated_tokens = stats.evaluated_tokens
-        report.generated_tokens = stats.generated_tokens
+        _take_stats(report, reply.stats)
     result.chunks.append(report)
     if reply.cancelled:
-        result.incomplete = f"timed out after {options.timeout:g} s (in {chunk.label})"
+        report.state = _cut_state(reply.stats)
+        where = "reading the prompt" if report.state is ChunkState.CUT_READING else "answering"
+        result.incomplete = f"timed out after {options.timeout:g} s (in {chunk.label}, {where})"
         return
     parsed = parse_findings(reply.text, request.files, options.limits)
-    anchored = anchor_findings(parsed.findings, {chunk.path: chunk.hunks})
+    lines = {chunk.path: len(result.sources.get(chunk.path, []))}
+    anchored = anchor_findings(parsed.findings, {chunk.path: chunk.hunks}, lines, chunk.label)
     report.kept, report.dropped, report.invalid = (
         len(anchored.kept),
         len(anchored.dropped),
@@ -261,8 +327,26 @@ def _review_chunk(
     if reply.cut or parsed.truncated:
         result.cut.append(chunk.label)
     result.findings.extend(anchored.kept)
-    result.dropped_outside_diff += len(anchored.dropped)
+    result.dropped.extend(anchored.dropped)
     result.invalid += parsed.invalid
     if parsed.errors and not parsed.findings and not parsed.invalid and not parsed.truncated:
         result.bad_answers += 1
     result.clamped += anchored.clamped
+
+
+def _take_stats(report: ChunkReport, stats: GenerationStats) -> None:
+    report.prompt_tokens = stats.prompt_tokens
+    report.loaded_tokens = stats.loaded_tokens
+    report.reused_tokens = stats.reused_tokens
+    report.evaluated_tokens = stats.evaluated_tokens
+    report.generated_tokens = stats.generated_tokens
+
+
+def _cut_state(stats: GenerationStats | None) -> ChunkState:
+    """Where a cancelled chunk stopped: still reading its prompt, or answering."""
+    if stats is None or stats.stop_reason is not StopReason.CANCELLED:
+        return ChunkState.CUT_WRITING
+    cached = stats.loaded_tokens or stats.reused_tokens
+    unread = stats.prompt_tokens - cached - stats.evaluated_tokens
+    reading = stats.generated_tokens == 0 and unread > 0
+    return ChunkState.CUT_READING if reading else ChunkState.CUT_WRITING

@@ -85,3 +85,31 @@ def test_dash_m_is_model_in_review_and_hook(git_repo: Path) -> None:
     for command in (["review", "--help"], ["hook", "install", "--help"]):
         text = run(*command).stdout
         assert re.search(r"--model\s+-m\s", text), text
+
+
+def test_every_argument_shows_its_help() -> None:
+    """Each positional argument declares a help text, and --help prints it
+    (click 8.5 with typer 0.25 silently dropped them all)."""
+    import click
+    import typer
+
+    from assistant.cli.app import app
+    from assistant.cli.lazy import LazyRootGroup
+
+    root = typer.main.get_command(app)
+    assert isinstance(root, LazyRootGroup)
+    root.load_all()
+    missing = []
+    todo: list[tuple[str, click.Command]] = [("assistant", root)]
+    while todo:
+        name, command = todo.pop()
+        if isinstance(command, click.Group):
+            todo.extend((f"{name} {sub}", cmd) for sub, cmd in command.commands.items())
+        missing += [
+            f"{name} {param.name}"
+            for param in command.params
+            if isinstance(param, click.Argument) and not getattr(param, "help", None)
+        ]
+    assert missing == []
+    out = run("review", "--help")
+    assert "Limit the review to these paths" in out.stdout

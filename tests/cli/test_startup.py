@@ -4,6 +4,7 @@ are measured by tests/benchmarks/bench_startup.py)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -11,6 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from assistant.cli.lazy import LAZY_COMMANDS
+from tests.cli.test_cli_flags import run
 
 HEAVY = (
     "numpy",
@@ -102,3 +106,44 @@ def test_commands_without_a_model_do_not_load_it(args: list[str], committed_repo
 @pytest.mark.parametrize("args", [["undo"], ["tool", "read_file", '{"path": "a.py"}']])
 def test_tool_and_undo_do_not_load_the_model(args: list[str], committed_repo: Path) -> None:
     assert loaded_by(args, committed_repo) == []
+
+
+COMMAND_MODULES = tuple(sorted({command.module for command in LAZY_COMMANDS}))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["version"], ["--version"], []])
+def test_help_and_version_import_no_command_module(args: list[str], committed_repo: Path) -> None:
+    loaded = loaded_by(args, committed_repo, COMMAND_MODULES)
+    assert not set(loaded) & set(COMMAND_MODULES), loaded
+
+
+def test_review_imports_only_its_own_command_module(committed_repo: Path) -> None:
+    loaded = loaded_by(["review", "--staged"], committed_repo, COMMAND_MODULES)
+    assert loaded == ["assistant.cli.review"]
+
+
+def test_root_help_summaries_are_the_commands_own_first_paragraph() -> None:
+    """The root help shows lazy commands from a table, without importing them;
+    each line must be what the command itself says first."""
+    import click
+    import typer
+
+    from assistant.cli.app import app
+    from assistant.cli.lazy import LAZY_COMMANDS, LazyRootGroup
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, LazyRootGroup)
+    group.load_all()
+    ctx = click.Context(group)
+    for lazy in LAZY_COMMANDS:
+        command = group.get_command(ctx, lazy.name)
+        assert command is not None, lazy.name
+        first = inspect.cleandoc(command.help or "").split("\n\n")[0]
+        assert " ".join(first.split()) == lazy.summary, lazy.name
+    eager = set(group.commands) - {lazy.name for lazy in LAZY_COMMANDS}
+    assert eager == {"version"}, "a new command should be lazy, in assistant/cli/lazy.py"
+
+
+def test_a_typo_suggests_a_lazy_command(committed_repo: Path) -> None:
+    out = run("revew", cwd=committed_repo)
+    assert out.returncode == 2 and "Did you mean 'review'?" in out.stderr

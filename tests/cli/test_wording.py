@@ -105,3 +105,30 @@ def test_hook_uninstall_says_it_restored_the_chained_hook(repo: Path) -> None:
     assert "restored the earlier pre-commit hook" in out.stdout
     assert earlier.read_text() == "#!/bin/sh\nexit 0\n"
     assert os.access(earlier, os.X_OK)
+
+
+def test_a_missing_model_names_where_its_path_came_from(repo: Path, tmp_path: Path) -> None:
+    """`model file not found … (from --model)` was printed whatever set the path:
+    each source names itself, so the user knows what to fix."""
+    home = {
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "ASSISTANT_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    user_file = tmp_path / "config" / "assistant" / "config.toml"
+    user_file.parent.mkdir(parents=True)
+    user_file.write_text('model = "/nowhere/user.gguf"\n')
+
+    def error_line(*args: str, env: dict[str, str] | None = None) -> str:
+        out = run("ask", *args, "hello", cwd=repo, env={**home, **(env or {})})
+        assert out.returncode == 3, out.stderr
+        return next(line for line in out.stderr.splitlines() if line.startswith("error:"))
+
+    assert f"/nowhere/user.gguf (from {user_file})" in error_line()
+    (repo / ".assistant.toml").write_text('model = "/nowhere/repo.gguf"\n')
+    assert run("config", "trust", cwd=repo, env=home).returncode == 0
+    assert f"/nowhere/repo.gguf (from {repo / '.assistant.toml'})" in error_line()
+    line = error_line(env={"ASSISTANT_MODEL": "/nowhere/env.gguf"})
+    assert "/nowhere/env.gguf (from ASSISTANT_MODEL)" in line
+    line = error_line("--model", "/nowhere/flag.gguf", env={"ASSISTANT_MODEL": "/x.gguf"})
+    assert "/nowhere/flag.gguf (from --model)" in line

@@ -103,20 +103,37 @@ def continuation(engine: LlamaEngine, prompt: list[int]) -> list[int]:
     ]
 
 
-def reference(fresh: LlamaEngine, prompt: list[int]) -> tuple[np.ndarray, list[int]]:
+def reference(fresh: LlamaEngine, prompt: list[int]) -> np.ndarray:
     fresh.reset()
     logits = next_logits(fresh, prompt)
     assert fresh.last_stats.evaluated_tokens == len(prompt)
-    return logits, continuation(fresh, prompt)
+    return logits
 
 
 def assert_same_as_fresh(engine: LlamaEngine, fresh: LlamaEngine, prompt: list[int]) -> None:
-    """`engine` has just produced its logits for `prompt` (last_logits)."""
+    """`engine` has just produced its logits for `prompt` (last_logits). Its
+    greedy continuation must be the fresh engine's, token by token, except at a
+    near tie: random weights give some steps two top logits closer than the
+    ~0.003 that summation order moves them (see LOGIT_TOL), and there either
+    token is right; the sequences may part there and are not compared further.
+    (The prompt is this repo's own source, so which steps tie changes whenever
+    that file is edited.)"""
     got = engine.last_logits()
-    want, want_ids = reference(fresh, prompt)
+    want = reference(fresh, prompt)
     diff = float(np.max(np.abs(got - want)))
     assert diff < LOGIT_TOL, f"logits differ from a fresh evaluation by {diff}"
-    assert continuation(engine, prompt) == want_ids
+    ids = list(prompt)
+    for step, token in enumerate(continuation(engine, prompt)):
+        logits = next_logits(fresh, ids)  # the fresh engine extends its own KV by one token
+        best = int(np.argmax(logits))
+        if token != best:
+            margin = float(logits[best] - logits[token])
+            assert margin < LOGIT_TOL, (
+                f"step {step}: the engine chose {token}, a fresh evaluation {best} "
+                f"by a margin of {margin}"
+            )
+            return
+        ids.append(token)
 
 
 def test_the_stand_in_has_e4b_architecture(e4b_path: Path) -> None:
@@ -135,7 +152,7 @@ def test_a_wrong_history_is_detected(fresh: LlamaEngine, source_ids: list[int]) 
     """The comparison can fail: one token changed far outside the window (seen
     only by the global layers) moves the logits well past LOGIT_TOL."""
     prompt = source_ids[: 3 * WINDOW]
-    want, _ = reference(fresh, prompt)
+    want = reference(fresh, prompt)
     changed = list(prompt)
     changed[100] = changed[101]
     fresh.reset()

@@ -115,6 +115,6 @@ def test_no_model_anywhere_says_how_to_get_one(tmp_path: Path) -> None:
 
     settings = load_settings(None, user_file=tmp_path / "none.toml", environ={})
     with pytest.raises(ModelNotFoundError) as info:
-        resolve_model_path(None, settings)
+        resolve_model_path(settings)
     assert "assistant model pull" in info.value.message and "--model" in info.value.message
     assert info.value.exit_code == 3

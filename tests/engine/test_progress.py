@@ -52,3 +52,24 @@ def test_counts_only_the_tokens_that_are_evaluated(engine: LlamaEngine) -> None:
     assert engine.last_stats.reused_tokens >= len(ids) - 1
     assert calls and calls[-1][0] == calls[-1][1] == len(longer) - engine.last_stats.reused_tokens
     assert calls[-1][1] < BATCH
+
+
+def test_a_prompt_cut_mid_read_counts_the_batches_it_evaluated(engine: LlamaEngine) -> None:
+    """Cancelled after the second batch: the stats (and the trace, and a review
+    cut by its timeout) say 2 batches were evaluated, not 0."""
+    from assistant.llm.engine import CancelToken, StopReason
+
+    list(engine.generate(GenerationRequest(prompt(engine, 3), 1, GREEDY)))  # clear the cache
+    ids = prompt(engine, 120)
+    cancel = CancelToken()
+
+    def progress(done: int, total: int) -> None:
+        if done >= 2 * BATCH:
+            cancel.cancel()
+
+    request = GenerationRequest(ids, 8, GREEDY, on_progress=progress)
+    assert list(engine.generate(request, cancel)) == []
+    stats = engine.last_stats
+    assert stats.stop_reason is StopReason.CANCELLED
+    assert stats.evaluated_tokens == 2 * BATCH  # batches start after the re-used ids
+    assert stats.reused_tokens < BATCH

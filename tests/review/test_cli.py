@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -139,3 +140,22 @@ def test_not_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.chdir(tmp_path)
     code, out = invoke("--staged")
     assert code == 2 and "not inside a git work tree" in out
+
+
+def test_readme_review_section_names_every_flag() -> None:
+    """README documents every flag of `review` and `hook install` (issue 15:
+    README matches what the CLI does, flag for flag)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Review before you commit")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    command = typer.main.get_command(app)
+    assert isinstance(command, click.Group)
+    hook_group = command.commands["hook"]
+    assert isinstance(hook_group, click.Group)
+    for cmd in (command.commands["review"], hook_group.commands["install"]):
+        for param in cmd.params:
+            if not isinstance(param, click.Option) or param.hidden or param.name == "help":
+                continue
+            names = [*param.opts, *param.secondary_opts]
+            assert any(f"{name}" in section for name in names), (cmd.name, names)
+    assert "--verbose" in section

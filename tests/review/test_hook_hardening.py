@@ -172,9 +172,13 @@ def test_answer_cut_at_the_token_limit_is_incomplete(repo: Path, tmp_path: Path)
     assert report["summary"]["complete"] is False, report["summary"]
     assert "cut at the" in report["summary"]["incomplete_reason"]
     assert len(report["findings"]) == 1
+    assert report["summary"]["stopped_in"] is None and report["summary"]["not_started"] == []
     assert proc.returncode == 0
     proc = assistant(repo, "review", "--staged", "--strict", env=env)
     assert proc.returncode == 1
+    # Every chunk was reviewed; only an answer was cut: no "before it stopped".
+    assert "review INCOMPLETE: 1 finding(s) (1 warning) in 1 of 1 chunk(s)" in proc.stdout
+    assert "reviewed: app/store.py" in proc.stdout and "before it stopped" not in proc.stdout
 
 
 def test_answer_cut_by_max_tokens_with_the_real_model(repo: Path, tiny_gemma4_path: Path) -> None:

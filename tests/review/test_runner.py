@@ -247,3 +247,79 @@ def test_timeout_cancels_a_slow_model(repo: Path, tmp_path: Path) -> None:
     )
     assert time.monotonic() - started < 10
     assert result.incomplete and "timed out" in result.incomplete
+
+
+def test_timeout_names_the_cut_chunk_and_those_never_started(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    """The second of three chunks is cut (the reviewer stands in for a model
+    that was reading its prompt: stats with evaluated < prompt, nothing
+    generated); its figures count, the third is listed as never started."""
+    from assistant.llm.engine import GenerationStats, StopReason
+    from assistant.review.report import describe_chunks
+    from assistant.review.runner import ChunkState
+
+    write(git_repo, {f"m{i}.py": f"A = {i}\n" for i in range(3)})
+    commit_all(git_repo)
+    write(git_repo, {f"m{i}.py": f"A = {i + 10}\n" for i in range(3)})
+    git(git_repo, "add", "-A")
+
+    class CutSecond(ReplayReviewer):
+        def review(self, request: ReviewRequest, cancel: CancelToken | None = None) -> Reply:
+            self.calls += 1
+            stats = GenerationStats(prompt_tokens=900, reused_tokens=300, evaluated_tokens=200)
+            if self.calls == 1:
+                done = GenerationStats(900, evaluated_tokens=900, generated_tokens=12)
+                done.stop_reason = StopReason.END_OF_TURN
+                return Reply('{"findings": []}', done)
+            assert cancel is not None
+            cancel.cancel()
+            stats.stop_reason = StopReason.CANCELLED
+            return Reply("", stats, cancelled=True)
+
+    result = run_review(
+        GitRepo(git_repo), STAGED, lambda: CutSecond(canned(tmp_path, "{}")), OPTIONS
+    )
+    assert result.incomplete == "timed out after 60 s (in m1.py, reading the prompt)"
+    assert [c.state for c in result.chunks] == [ChunkState.DONE, ChunkState.CUT_READING]
+    assert result.stopped_in is result.chunks[1]
+    assert [ref.label for ref in result.not_started] == ["m2.py"]
+    tokens = result.tokens
+    assert (tokens.prompt, tokens.cached, tokens.evaluated, tokens.generated) == (
+        1800,
+        300,
+        1100,
+        12,
+    )
+    assert describe_chunks(result.not_started) == "m2.py"
+
+
+def test_describe_chunks_groups_parts_by_file() -> None:
+    from assistant.review.chunks import ChunkRef
+    from assistant.review.report import describe_chunks
+
+    refs = [ChunkRef("a.py", n, 9) for n in (2, 3, 4, 7)] + [ChunkRef("b.py")]
+    refs += [ChunkRef("c.py", n, 2) for n in (1, 2)]
+    assert describe_chunks(refs) == "a.py (parts 2-4, 7 of 9), b.py, c.py"
+    assert describe_chunks([ChunkRef("a.py", 5, 9)]) == "a.py (part 5 of 9)"
+    assert describe_chunks([]) == "nothing"
+    many = [ChunkRef(f"f{i}.py") for i in range(6)]
+    assert describe_chunks(many) == "f0.py, f1.py, f2.py, f3.py and 2 more file(s)"
+
+
+@pytest.mark.parametrize(
+    ("evaluated", "generated", "state"),
+    [
+        (100, 0, "cut_reading_prompt"),
+        (600, 0, "cut_writing_answer"),
+        (600, 7, "cut_writing_answer"),
+    ],
+)
+def test_where_a_cancelled_chunk_stopped(evaluated: int, generated: int, state: str) -> None:
+    """Reading while prompt tokens were left to evaluate; answering once all were in."""
+    from assistant.llm.engine import GenerationStats, StopReason
+    from assistant.review.runner import _cut_state
+
+    stats = GenerationStats(900, loaded_tokens=300, evaluated_tokens=evaluated)
+    stats.generated_tokens, stats.stop_reason = generated, StopReason.CANCELLED
+    assert _cut_state(stats).value == state

@@ -145,3 +145,28 @@ def test_grammar_constrained_tool_call_through_the_server(
     calls = recorder.of(ToolCall)
     assert not recorder.of(ToolCallError)
     assert calls and calls[0].name == "read_file" and calls[0].arguments["path"] == "app.py"
+
+
+def test_a_looping_answer_stops_early_as_in_process(smol_server: Server) -> None:
+    """The loop detector runs on the server's stream too: the SmolLM2 prompt
+    that loops in-process (tests/verify/test_repetition.py, measured there to stop
+    at token 164 of 400) stops early, the stream is closed, and the saving is
+    recorded; without the rule the server would generate all 400 tokens."""
+    from assistant.llm.engine import StopReason
+    from assistant.llm.repetition import RepetitionLimit
+    from tests.verify.test_repetition import LOOPING_PROMPT
+
+    remote = RemoteEngine.connect(smol_server.url)
+    try:
+        text = f"<|im_start|>user\n{LOOPING_PROMPT}<|im_end|>\n<|im_start|>assistant\n"
+        prompt = remote.tokenizer.tokenize(text, special=True)
+        request = GenerationRequest(prompt, 400, GREEDY, repetition=RepetitionLimit())
+        ids = [t.id for t in remote.generate(request)]
+        stats = remote.last_stats
+        assert stats.stop_reason is StopReason.REPETITION, remote.tokenizer.detokenize(ids)
+        assert stats.repeated_tokens >= 120
+        assert stats.saved_tokens == 400 - len(ids) and stats.saved_tokens > 150
+        # The next call re-uses the server's cache: the cut stream left it usable.
+        assert len(_generate(remote, prompt, 4)) == 4
+    finally:
+        remote.close()
