@@ -31,6 +31,7 @@ from assistant.events import (
     AgentEvent,
     Done,
     Notice,
+    Outcome,
     Progress,
     StepStats,
     TextDelta,
@@ -91,7 +92,9 @@ def progress_text(event: Progress) -> str:
 
 def footer_text(stats: StepStats | None, turn: TurnFinished) -> str:
     parts = []
-    if stats is not None:
+    # A stopped step's prompt was not all read, and chat drops a stopped turn:
+    # its size is not what the conversation holds.
+    if stats is not None and turn.outcome is not Outcome.CANCELLED:
         parts.append(f"{stats.used_tokens:,}/{stats.n_ctx:,} tokens")
     total = turn.stats
     if total.generation_ms > 0:

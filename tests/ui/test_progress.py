@@ -27,3 +27,17 @@ def test_rich_status_updates_per_batch() -> None:
     assert renderer._status is not None
     assert "512/1,166" in str(renderer._status.renderable.text)  # type: ignore[attr-defined]
     renderer.close()
+
+
+def test_the_footer_of_a_stopped_turn_does_not_claim_its_context_size() -> None:
+    """A step stopped while its prompt was read used none of the context it
+    names, and chat drops the stopped turn: the footer leaves the size out."""
+    from assistant.events import Outcome, StepStats, TurnFinished
+    from assistant.llm.engine import GenerationStats
+    from assistant.ui.render import footer_text
+
+    step = StepStats(GenerationStats(prompt_tokens=5375), used_tokens=5375, n_ctx=8192)
+    done = TurnFinished("", Outcome.DONE, 1, 0, (), GenerationStats())
+    stopped = TurnFinished("", Outcome.CANCELLED, 1, 0, (), GenerationStats())
+    assert footer_text(step, done) == "5,375/8,192 tokens · 1 step"
+    assert footer_text(step, stopped) == "1 step"
