@@ -18,6 +18,7 @@ PROMPT = "\n> "
 def spawn(repo: Path, model: Path, *extra: str) -> pexpect.spawn:
     env = clean_env()
     env["TERM"] = "xterm-256color"
+    env.pop("COLUMNS")  # Rich asks the pty (120 columns), as in a real terminal
     args = ["-m", "assistant", "chat", "--model", str(model), "--ctx", "4096"]
     args += ["--temperature", "0", "--approval", "auto-edit", *extra]
     child = pexpect.spawn(
@@ -29,7 +30,7 @@ def spawn(repo: Path, model: Path, *extra: str) -> pexpect.spawn:
         dimensions=(40, 120),
         timeout=240,
     )
-    child.expect("Ctrl-D to quit")
+    child.expect(r"Ctrl-D to\s+quit")  # the banner wraps at 120 columns with a long path
     child.expect(PROMPT)
     return child
 
