@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 from assistant.tools.result import ToolError
 
 from assistant.fsutil import TEMP_SUFFIX, atomic_write, atomic_write_at, looks_binary
+from assistant.terminal import CONTROL_CLASS, show_controls
 
 MAX_FILE_BYTES = 2_000_000  # larger files are refused for reading and editing
 MAX_TEXT_CHARS = 1_000_000  # largest content/new_text a model may send
@@ -72,28 +73,8 @@ PROTECTED_NAMES: frozenset[str] = frozenset(
 )
 PROTECTED_DIRS: frozenset[str] = frozenset({".assistant"})
 
-# C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide
-# text on screen (bidi overrides and isolates, zero-width marks).
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
-_NAME_CONTROL = re.compile(_CONTROL.pattern[:-1] + "\\t\\n]")
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0x20:
-        return chr(0x2400 + code)  # ␛ for ESC, ␍ for CR, ...
-    if code == 0x7F:
-        return "\u2421"  # ␡
-    return f"<U+{code:04X}>"
-
-
-def show_controls(text: str) -> str:
-    """`text` with control and invisible formatting characters made visible (tabs and
-    newlines kept), so a diff cannot hide or rewrite lines on the approver's screen."""
-    return _CONTROL.sub(_visible, text)
+# A file name may hold no control or invisible formatting character, nor a tab or newline.
+_NAME_CONTROL = re.compile(f"[{CONTROL_CLASS}\\t\\n]")
 
 
 def has_control_chars(name: str) -> bool:

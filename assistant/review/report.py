@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from assistant.review.findings import Finding, Severity
+from assistant.terminal import show_controls
 
 # The CLI imports this module for `FailOn`/`OutputFormat` when it builds its
 # help; the runner and pygments (rich.syntax) load when a report is printed.
@@ -121,7 +122,7 @@ def _snippet(finding: Finding, lines: Sequence[str]) -> Syntax | None:
 
     start = max(1, finding.line - SNIPPET_CONTEXT)
     end = min(len(lines), finding.end_line + SNIPPET_CONTEXT, start + MAX_SNIPPET_LINES - 1)
-    code = "\n".join(lines[start - 1 : end])
+    code = show_controls("\n".join(lines[start - 1 : end]))  # the file may be hostile
     marked = set(range(finding.line, min(finding.end_line, end) + 1))
     return Syntax(
         code,
@@ -142,7 +143,7 @@ def print_rich(
     for finding in findings:
         if finding.file != current:
             current = finding.file
-            console.rule(Text(finding.file, style="bold"), align="left")
+            console.rule(Text(show_controls(finding.file), style="bold"), align="left")
         where = (
             f"{finding.line}"
             if finding.end_line == finding.line
@@ -150,14 +151,17 @@ def print_rich(
         )
         title = Text.assemble(
             (finding.severity.value.upper(), STYLES[finding.severity]),
-            f" {finding.category.value}  {finding.file}:{where}",
+            f" {finding.category.value}  {show_controls(finding.file)}:{where}",
         )
-        parts: list[Any] = [Text(finding.message)]
+        # The model wrote these: escape sequences are shown, never obeyed.
+        parts: list[Any] = [Text(show_controls(finding.message))]
         snippet = _snippet(finding, result.sources.get(finding.file, []))
         if snippet is not None:
             parts.append(snippet)
         if finding.suggestion:
-            parts.append(Text.assemble(("Suggestion: ", "bold green"), finding.suggestion))
+            parts.append(
+                Text.assemble(("Suggestion: ", "bold green"), show_controls(finding.suggestion))
+            )
         console.print(Panel(Group(*parts), title=title, title_align="left", border_style="dim"))
     print_summary(result, console, verbose=verbose, hook_note=hook_note)
 
@@ -184,7 +188,7 @@ def describe_chunks(refs: Sequence[ChunkRef], most: int = 4) -> str:
                 spans.append(str(n))
         label = "part" if len(numbers) == 1 else "parts"
         words.append(f"{path} ({label} {', '.join(spans)} of {total[path]})")
-    shown = ", ".join(words[:most])
+    shown = show_controls(", ".join(words[:most]))  # paths from the diff
     return shown + (f" and {len(words) - most} more file(s)" if len(words) > most else "")
 
 
@@ -295,9 +299,9 @@ def print_dropped(result: ReviewResult, console: Console) -> None:
         f = item.finding
         console.print(
             Text.assemble(
-                f"  {f.file}:{f.line} ",
+                f"  {show_controls(f.file)}:{f.line} ",
                 (f.severity.value, STYLES[f.severity]),
-                f" {f.category.value}: {f.message} ",
+                f" {f.category.value}: {show_controls(f.message)} ",
                 (f"[{item.explain()}]", "dim"),
             ),
             soft_wrap=True,

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -42,9 +42,30 @@ from assistant.events import (
     ToolStarted,
     TurnFinished,
 )
+from assistant.terminal import printable
 
 CODE_THEME = "monokai"
 REFRESH_SECONDS = 0.08
+
+
+def for_terminal(event: AgentEvent) -> AgentEvent:
+    """The event with the model's text made safe to print: an answer, a
+    thought, a tool call's arguments or a tool's message can carry escape
+    sequences, which are shown, never obeyed (assistant/terminal.py)."""
+    if not is_dataclass(event):
+        return event
+    changes: dict[str, Any] = {}
+    for f in fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, str):
+            safe = printable(value)
+            if safe != value:
+                changes[f.name] = safe
+        elif isinstance(value, dict):
+            cleaned = {k: printable(v) if isinstance(v, str) else v for k, v in value.items()}
+            if cleaned != value:
+                changes[f.name] = cleaned
+    return replace(event, **changes) if changes else event
 
 
 def call_summary(name: str, arguments: dict[str, Any]) -> str:
@@ -248,6 +269,7 @@ class RichRenderer:
 
     # -- events
     def __call__(self, event: AgentEvent) -> None:
+        event = for_terminal(event)
         if isinstance(event, Progress):
             self._end_stream()
             if event.done and self._status is not None:
@@ -366,6 +388,7 @@ class PlainRenderer:
         self.err.flush()
 
     def __call__(self, event: AgentEvent) -> None:
+        event = for_terminal(event)
         if isinstance(event, TextDelta):
             if not self._answer_started:
                 if not event.text.strip():

@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from assistant.cli import hook, review
-from tests.review.conftest import canned, commit_all, finding, run_cli, write
+from tests.review.conftest import canned, commit_all, finding, git, run_cli, write
 
 app = typer.Typer()
 review.register(app)
@@ -159,3 +159,29 @@ def test_readme_review_section_names_every_flag() -> None:
             names = [*param.opts, *param.secondary_opts]
             assert any(f"{name}" in section for name in names), (cmd.name, names)
     assert "--verbose" in section
+
+
+def test_escape_sequences_from_the_model_or_the_file_are_shown_not_obeyed(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A finding's text is the model's, and the quoted lines are the file's:
+    an ESC in either would clear the screen or retitle the terminal the hook
+    runs in. The report shows them (␛); the JSON keeps the exact text."""
+    evil = "bad\x1b[2J\x1b]0;pwned\x07 input"
+    lines = [f"value_{i} = {i}\n" for i in range(1, 21)]
+    lines[9] = "banner = '\x1b[2J'\n"
+    write(repo, {"evil.py": "".join(lines)})
+    commit_all(repo, "a file with an escape sequence in it")
+    lines[10] = "value_11 = 110\n"
+    write(repo, {"evil.py": "".join(lines)})
+    git(repo, "add", "evil.py")
+    answer = {"findings": [finding("evil.py", 11, message=evil, suggestion=evil)]}
+    replay = canned(tmp_path, answer)
+    proc = run_cli(repo, "review", "--staged", "--replay", str(replay), "--fail-on", "never")
+    shown = proc.stdout + proc.stderr
+    assert "evil.py:11" in shown, shown
+    assert "\x1b[2J" not in shown and "\x1b]0;" not in shown and "\x07" not in shown
+    assert "bad␛[2J␛]0;pwned␇ input" in " ".join(shown.split())  # message and suggestion
+    assert "'␛[2J'" in shown  # the quoted source line
+    proc = run_cli(repo, "review", "--staged", "--replay", str(replay), "--format", "json")
+    assert json.loads(proc.stdout)["findings"][0]["message"] == evil
