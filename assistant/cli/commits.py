@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.repo.git import GitResult, run_git
+from assistant.terminal import printable
 
 COMMIT_FILE = "commit.json"  # in the edit session's journal directory
 SUBJECT_MAX = 72
@@ -39,7 +40,9 @@ def clean_commit_message(raw: str, instruction: str, *, cut: bool = False) -> st
     """Subject line (≤ 72 chars, no trailing period) and an optional body, from
     model output that may have a preamble, code fences, quotes, labels or (when
     `cut`, i.e. generation hit its token limit) a last line cut mid-way."""
-    lines = [ln.rstrip() for ln in raw.strip().splitlines()]
+    # `git log` prints the message as it is: an escape sequence in it would
+    # drive the terminal of everyone who reads the history.
+    lines = [printable(ln).rstrip() for ln in raw.strip().splitlines()]
     cut_subject = cut and len(lines) == 1
     if cut and len(lines) > 1:
         lines = lines[:-1]  # the unfinished line

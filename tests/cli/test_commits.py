@@ -132,3 +132,9 @@ def test_edit_message_commits_and_undo_removes_it(demo_repo: Path, smollm2_path:
     assert "undid commit" in undo.stdout
     assert git(demo_repo, "rev-parse", "HEAD").strip() == base
     assert git(demo_repo, "status", "--porcelain") == ""
+
+
+def test_escape_sequences_in_a_model_message_are_made_visible() -> None:
+    """`git log` would replay them on every reader's terminal."""
+    message = clean_commit_message("Fix \x1b[2Jthe parser\x1b]0;pwned\x07\n\nBody \x9b31m", "x")
+    assert message == "Fix ␛[2Jthe parser␛]0;pwned␇\n\nBody <U+009B>31m"
