@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from assistant.agent.runtime import ModelOptions, load_engine, settings_for
@@ -19,6 +20,7 @@ from assistant.eval.results import RunFile, Summary, TaskResult, load_run, summa
 from assistant.eval.suite import Task, load_suite
 from assistant.eval.testrun import DEFAULT_TIMEOUT, require_pytest
 from assistant.llm.engine import Engine
+from assistant.terminal import printable
 
 eval_app = typer.Typer(
     help="Measure a model on coding tasks: run a suite, compare two runs, fetch the benchmark.",
@@ -43,7 +45,7 @@ def results_table(results: list[TaskResult], tries: int, title: str) -> Table:
     for column in ("failed edits", "tokens in/out", "time", "tok/s", "outcome"):
         table.add_column(column, justify="right" if column != "outcome" else "left")
     for r in results:
-        cells = [r.slug, _mark(r.pass1)]
+        cells = [escape(r.slug), _mark(r.pass1)]
         if tries > 1:
             cells.append(_mark(r.pass2) if len(r.tries) > 1 or r.pass1 else "—")
         cells += [
@@ -52,7 +54,8 @@ def results_table(results: list[TaskResult], tries: int, title: str) -> Table:
             f"{r.tokens_in}/{r.tokens_out}",
             f"{r.seconds:.1f}s",
             f"{r.tokens_per_second:.1f}",
-            r.outcome if not r.error else f"[red]error: {r.error}[/]",
+            # An error can quote the model or a test's output: text, never markup.
+            r.outcome if not r.error else f"[red]error: {escape(printable(r.error))}[/]",
         ]
         table.add_row(*cells)
     return table

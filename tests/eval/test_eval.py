@@ -266,3 +266,23 @@ def test_a_real_run_records_retries_resumes_and_compares(
     assert "older.json" in out and "results.json" in out and "clamp" in out and "average" in out
     assert load_run(results).results[1].slug == "clamp"
     assert os.listdir(tmp_path)  # nothing else to check: the temp repos are gone with their dirs
+
+
+def test_an_error_is_shown_as_text_in_the_table() -> None:
+    """A task's error can quote the model or a test's output: brackets are not
+    Rich markup and an escape sequence is shown, not obeyed."""
+    import io
+
+    from rich.console import Console
+
+    from assistant.cli.eval import results_table
+    from assistant.eval.results import TaskResult
+
+    out = io.StringIO()
+    error = "bad [bold]markup[/] \x1b[2J here"
+    Console(file=out, width=200, force_terminal=True).print(
+        results_table([TaskResult("task[1]", error=error)], 1, "eval")
+    )
+    shown = out.getvalue()
+    assert "[bold]markup[/]" in shown and "task[1]" in shown
+    assert "\x1b[2J" not in shown and "␛[2J" in shown
