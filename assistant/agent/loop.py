@@ -45,6 +45,7 @@ from assistant.llm.engine import (
     GenerationStats,
     GrammarSpec,
     SamplingParams,
+    common_prefix_length,
 )
 from assistant.llm.repetition import RepetitionLimit
 from assistant.protocols.base import (
@@ -306,7 +307,7 @@ class Agent:
     def _generate(self, step: ToolStep, emit: Emit, turn: _Turn) -> tuple[list[Event], list[int]]:
         session = self.session
         prompt = list(session.ids)
-        have = _common_prefix(self.engine.cached_tokens, prompt)
+        have = common_prefix_length(self.engine.cached_tokens, prompt)
         new = len(prompt) - have
         message = f"reading {new:,} new tokens"
         emit(Progress(message, new))
@@ -521,15 +522,6 @@ def _readable(text: str, calls: Sequence[ToolCall | ToolCallError]) -> str:
         if isinstance(call, ToolCall):
             parts.append(f"[called {call.name}({json.dumps(call.arguments, default=str)[:300]})]")
     return "\n".join(parts)
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _add_stats(total: GenerationStats, step: GenerationStats) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from assistant.events import ToolCall, ToolCallError
 from assistant.fsutil import atomic_write
+from assistant.llm.engine import common_prefix_length
 from assistant.llm.tokenizer import Tokenizer
 from assistant.protocols.base import ChatProtocol, Message, ModelOutput, Role, ToolResult
 from assistant.toolspec import ToolSpec
@@ -190,7 +191,7 @@ class Session:
         messages = self.messages()
         self.ids = self._render(messages, generation_prompt)
         system_only = [m for m in messages[:1] if m.role is Role.SYSTEM]
-        self._prefix_len = _common(self._render(system_only, False), self.ids)
+        self._prefix_len = common_prefix_length(self._render(system_only, False), self.ids)
         self.context_boundary = None
         first = next((s for s in self.segments if s.kind is Kind.USER), None)
         if first is not None and first.preamble:
@@ -199,7 +200,7 @@ class Session:
             for probe in _PROBES:
                 parts = self._user_parts(first.preamble, probe)
                 other = self._render([*head, Message(Role.USER, "".join(parts), parts=parts)], True)
-                n = min(n, _common(other, self.ids))
+                n = min(n, common_prefix_length(other, self.ids))
             self.context_boundary = n
 
     # ------------------------------------------------------------ appending
@@ -528,15 +529,6 @@ def _parse_saved(data: object, n_vocab: int) -> _Saved | None:
 def _saved_result(result: ToolResult) -> dict[str, Any]:
     """The model-facing part of a result, as chat.json keeps it."""
     return {"name": result.name, "content": result.content, "is_error": result.is_error}
-
-
-def _common(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _as_call(call: ToolCall | ToolCallError) -> ToolCall:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistant.errors import ModelLoadError
 from assistant.llm.repetition import RepetitionDetector, RepetitionLimit
 from assistant.llm.tokenizer import Tokenizer
 
@@ -104,6 +105,28 @@ class GenerationStats:
         return self.generated_tokens / (self.generation_ms / 1000.0)
 
 
+def check_prompt(prompt: Sequence[int], n_ctx: int, whose: str = "the") -> None:
+    """Refuse, before any work, a prompt no engine can run: empty, or too long
+    for the context (`whose`: "the", or "the server's")."""
+    if not prompt:
+        raise ValueError("empty prompt")
+    if len(prompt) >= n_ctx:
+        raise ModelLoadError(
+            f"prompt of {len(prompt)} tokens does not fit {whose} {n_ctx}-token context"
+        )
+
+
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading ids two token sequences share (the KV cache holds the
+    first one; the second is the next prompt)."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 class TokenStops:
     """The stop rule every engine applies after each generated token, so an
     in-process model, a team server and a scripted replay stop alike: an
@@ -115,11 +138,13 @@ class TokenStops:
         self,
         request: GenerationRequest,
         eos_ids: frozenset[int],
-        budget: int,
+        n_ctx: int,
         stats: GenerationStats,
     ) -> None:
         self.stop_ids = eos_ids | request.stop_ids
-        self.budget = budget
+        # Tokens that may be generated: what was asked, and what the context
+        # has room for after the prompt.
+        self.budget = min(request.max_tokens, n_ctx - len(request.prompt) - 1)
         self.generated = 0
         self._stats = stats
         self._loops = RepetitionDetector(request.repetition) if request.repetition else None

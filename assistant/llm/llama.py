@@ -26,6 +26,8 @@ from assistant.llm.engine import (
     GenerationStats,
     StopReason,
     TokenStops,
+    check_prompt,
+    common_prefix_length,
 )
 from assistant.llm.prefix_cache import PrefixCache
 from assistant.llm.sampling import Sampler
@@ -289,12 +291,7 @@ class LlamaEngine:
     def _common_prefix(self, prompt: list[int]) -> int:
         """How much of `prompt` the KV cache holds and can keep (0 when the
         prompt parts from it where the cache cannot be cut back to)."""
-        cached = self._llama.input_ids[: self._llama.n_tokens]
-        n = 0
-        for a, b in zip(cached, prompt, strict=False):
-            if a != b:
-                break
-            n += 1
+        n = common_prefix_length(self._llama.input_ids[: self._llama.n_tokens], prompt)
         return n if n >= self._keep_at_least else 0
 
     def _restore_from_disk(self, prompt: list[int], have: int) -> int:
@@ -394,12 +391,7 @@ class LlamaEngine:
         prompt = list(request.prompt)
         self._stats = GenerationStats(prompt_tokens=len(prompt))
         self._cancel = cancel
-        if not prompt:
-            raise ValueError("empty prompt")
-        if len(prompt) >= self.n_ctx:
-            raise ModelLoadError(
-                f"prompt of {len(prompt)} tokens does not fit the {self.n_ctx}-token context"
-            )
+        check_prompt(prompt, self.n_ctx)
         generated: list[int] = []
         reason = StopReason.MAX_TOKENS
         sampler: Sampler | None = None
@@ -425,9 +417,8 @@ class LlamaEngine:
             seed = request.sampling.seed if request.sampling.seed is not None else self.config.seed
             sampler = Sampler(llama, request.sampling, request.grammar, seed, self._tokenizer.piece)
             gen_start = time.perf_counter()
-            budget = min(request.max_tokens, self.n_ctx - len(prompt) - 1)
-            stops = TokenStops(request, self._tokenizer.eos_ids, budget, self._stats)
-            while len(generated) < budget:
+            stops = TokenStops(request, self._tokenizer.eos_ids, self.n_ctx, self._stats)
+            while len(generated) < stops.budget:
                 if cancel is not None and cancel.cancelled:
                     reason = StopReason.CANCELLED
                     break

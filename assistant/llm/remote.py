@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.errors import AssistantError, GenerationFailed, ModelLoadError, ModelNotFoundError
+from assistant.errors import AssistantError, GenerationFailed, ModelNotFoundError
 from assistant.llm.engine import (
     CancelToken,
     GeneratedToken,
@@ -36,6 +36,7 @@ from assistant.llm.engine import (
     GrammarSpec,
     StopReason,
     TokenStops,
+    check_prompt,
 )
 from assistant.llm.trace import TraceWriter
 
@@ -513,14 +514,11 @@ class RemoteEngine:
                 "start a new session"
             )
 
-    def _budget(self, request: GenerationRequest, prompt: list[int]) -> int:
-        return min(request.max_tokens, self._n_ctx - len(prompt) - 1)
-
-    def _body(self, request: GenerationRequest, prompt: list[int]) -> dict[str, Any]:
+    def _body(self, request: GenerationRequest, prompt: list[int], budget: int) -> dict[str, Any]:
         sampling = request.sampling
         body: dict[str, Any] = {
             "prompt": prompt,
-            "n_predict": self._budget(request, prompt),
+            "n_predict": budget,
             "stream": True,
             "return_tokens": True,
             "cache_prompt": True,
@@ -544,23 +542,18 @@ class RemoteEngine:
     ) -> Iterator[GeneratedToken]:
         prompt = list(request.prompt)
         self._stats = GenerationStats(prompt_tokens=len(prompt))
-        if not prompt:
-            raise ValueError("empty prompt")
-        if len(prompt) >= self._n_ctx:
-            raise ModelLoadError(
-                f"prompt of {len(prompt)} tokens does not fit the server's {self._n_ctx}-token context"
-            )
+        check_prompt(prompt, self._n_ctx, "the server's")
         # The server stops at n_predict and its own end-of-generation; the rule
         # is applied here too, so stop ids and a looping output end the turn
         # (closing the stream stops the server) exactly as in-process.
-        stops = TokenStops(
-            request, self._tokenizer.eos_ids, self._budget(request, prompt), self._stats
-        )
+        stops = TokenStops(request, self._tokenizer.eos_ids, self._n_ctx, self._stats)
         generated: list[int] = []
         reason = StopReason.MAX_TOKENS
         start = time.perf_counter()
         first: float | None = None
-        events = self._client.stream("/completion", self._body(request, prompt), cancel)
+        events = self._client.stream(
+            "/completion", self._body(request, prompt, stops.budget), cancel
+        )
         try:
             for event in events:
                 if first is None:

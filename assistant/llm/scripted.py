@@ -27,7 +27,6 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from assistant.errors import ModelLoadError
 from assistant.llm.engine import (
     CancelToken,
     GeneratedToken,
@@ -35,6 +34,8 @@ from assistant.llm.engine import (
     GenerationStats,
     StopReason,
     TokenStops,
+    check_prompt,
+    common_prefix_length,
 )
 from assistant.llm.tokenizer import Tokenizer
 from assistant.llm.trace import TraceWriter
@@ -156,29 +157,23 @@ class ScriptedEngine:
         prompt = list(request.prompt)
         self.requests.append(request)
         self._stats = GenerationStats(prompt_tokens=len(prompt))
-        if not prompt:
-            raise ValueError("empty prompt")
-        if len(prompt) >= self._n_ctx:
-            raise ModelLoadError(
-                f"prompt of {len(prompt)} tokens does not fit the {self._n_ctx}-token context"
-            )
+        check_prompt(prompt, self._n_ctx)
         return self._replay(request, prompt, cancel)
 
     def _replay(
         self, request: GenerationRequest, prompt: list[int], cancel: CancelToken | None
     ) -> Iterator[GeneratedToken]:
         stats = self._stats
-        have = _common_prefix(self._cache, prompt)
+        have = common_prefix_length(self._cache, prompt)
         stats.reused_tokens = min(have, len(prompt) - 1)
         stats.evaluated_tokens = len(prompt) - stats.reused_tokens
         self._cache = list(prompt)
-        budget = min(request.max_tokens, self._n_ctx - len(prompt) - 1)
-        stops = TokenStops(request, self._tokenizer.eos_ids, budget, stats)
+        stops = TokenStops(request, self._tokenizer.eos_ids, self._n_ctx, stats)
         generated: list[int] = []
         reason = StopReason.MAX_TOKENS
         turn: list[int] | None = None
         try:
-            while len(generated) < budget:
+            while len(generated) < stops.budget:
                 if cancel is not None and cancel.cancelled:
                     reason = StopReason.CANCELLED
                     break
@@ -210,12 +205,3 @@ class ScriptedEngine:
             raise ScriptError(f"model call {call} has no scripted turn left")
         self.replayed += 1
         return self._turns.popleft()
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n

@@ -23,6 +23,7 @@ import statistics
 from pathlib import Path
 
 from assistant.agent.session import Session
+from assistant.llm.engine import common_prefix_length
 from assistant.llm.llama_tokenizer import LlamaTokenizer
 from assistant.protocols.base import ToolResult
 from assistant.protocols.gemma4 import Gemma4Protocol
@@ -33,15 +34,6 @@ CALL = '<|tool_call>call:read_file{path:<|"|>app.py<|"|>}<tool_call|><|tool_resp
 THOUGHT = "The user wants the main function; I should read app.py first and then answer."
 ANSWER = "The main function is defined at line 3 of app.py and prints a greeting.<turn|>"
 RESULT = "\n".join(f"{i}| line {i} of app.py" for i in range(1, 40))
-
-
-def _common(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _output(prompt_text: str, body: str, think: bool) -> str:
@@ -63,7 +55,7 @@ def measure(proto: Gemma4Protocol, tok: LlamaTokenizer, think: bool, turns: int)
         for body in (CALL, ANSWER):
             prompt = list(session.ids)
             if cached:  # cached tokens the new prompt no longer matches: evaluated again
-                costs.append(len(cached) - _common(prompt, cached))
+                costs.append(len(cached) - common_prefix_length(prompt, cached))
             text = _output(tok.detokenize(prompt), body, think)
             generated = tok.tokenize(text, special=True)
             cached = prompt + generated

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm.engine import CancelToken, SamplingParams
+from assistant.llm.engine import CancelToken, SamplingParams, common_prefix_length
 from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.trace import read_trace
 from assistant.review.findings import Limits, findings_schema
@@ -147,7 +147,4 @@ def test_prefix_state_is_loaded_from_disk_and_shared_across_chunks(
 def _common_prefix_len(trace: list[dict[str, object]]) -> int:
     a, b = trace[0]["prompt_ids"], trace[1]["prompt_ids"]
     assert isinstance(a, list) and isinstance(b, list)
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return n
+    return common_prefix_length(a, b)
