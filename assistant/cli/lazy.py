@@ -114,9 +114,12 @@ class LazyRootGroup(TyperGroup):
             return found
         if self._listing_help:  # the root help needs only a name and a line
             return click.Command(cmd_name, help=lazy.summary)
-        for name, command in load_module_commands(lazy.module).items():
-            self.add_command(command, name)
+        self._load(lazy.module)
         return self.commands.get(cmd_name)
+
+    def _load(self, module_name: str) -> None:
+        for name, command in load_module_commands(module_name).items():
+            self.add_command(command, name)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._listing_help = True
@@ -145,5 +148,4 @@ class LazyRootGroup(TyperGroup):
         """Build every command (for tests and documentation checks)."""
         for command in LAZY_COMMANDS:
             if command.name not in self.commands:
-                for name, built in load_module_commands(command.module).items():
-                    self.add_command(built, name)
+                self._load(command.module)
