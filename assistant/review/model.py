@@ -13,7 +13,6 @@ and anchoring like real ones."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -107,21 +106,12 @@ class LlamaReviewer:
     def review(self, request: ReviewRequest, cancel: CancelToken | None = None) -> Reply:
         prompt = self.prompter.render(request.system, [request.shared, request.chunk])
         grammar = GrammarSpec(findings_grammar(request.files, self.limits))
-        # The engine counts evaluated prompt tokens only once the whole prompt
-        # is in; a timeout while it is read would report 0 for real work. The
-        # per-batch progress says how far it got (batches fully in the cache).
-        evaluated = [0]
-
-        def count(done: int, _total: int) -> None:
-            evaluated[0] = done
-
         generation = GenerationRequest(
             prompt=prompt.ids,
             max_tokens=self._max_answer,
             sampling=self.sampling,
             grammar=grammar,
             cache_boundary=prompt.boundary,
-            on_progress=count,
         )
         start = time.perf_counter()
         pieces: list[bytes] = []
@@ -130,8 +120,6 @@ class LlamaReviewer:
             if token.id not in eos:
                 pieces.append(token.piece)
         stats = self.engine.last_stats
-        if stats.evaluated_tokens < evaluated[0]:
-            stats = dataclasses.replace(stats, evaluated_tokens=evaluated[0])
         return Reply(
             b"".join(pieces).decode("utf-8", "replace"),
             stats,
