@@ -45,6 +45,9 @@ class Settings:
     n_ctx: int = 16384
     threads: int | None = None
     kv_type: str | None = None
+    # auto | on | off: llama.cpp's extra weight buffer types (AMX, CPU_REPACK);
+    # auto turns them off where llama.cpp offers AMX (llm/hardware.py says why).
+    extra_buffers: str = "auto"
     flash_attn: bool = False
     # Sampling: None takes the model's recommendation (GGUF general.sampling.*,
     # else its model card; see llm/sampling_defaults.py).
@@ -80,6 +83,7 @@ ENV_VARS = {
     "ASSISTANT_CTX": "n_ctx",
     "ASSISTANT_THREADS": "threads",
     "ASSISTANT_KV_TYPE": "kv_type",
+    "ASSISTANT_EXTRA_BUFFERS": "extra_buffers",
     "ASSISTANT_APPROVAL": "approval",
     "ASSISTANT_ENDPOINT": "endpoint",
     "ASSISTANT_REPEAT_PENALTY": "repeat_penalty",
@@ -97,10 +101,13 @@ PRIVILEGED = frozenset(
         "endpoint",
         "lint_command",
         "test_command",
+        # a property of the user's machine, and "on" can crash it (llm/hardware.py)
+        "extra_buffers",
     }
 )
 APPROVALS = ("ask", "auto-edit", "read-only")
 KV_TYPES = ("f16", "q8_0", "q4_0")
+EXTRA_BUFFERS = ("auto", "on", "off")  # llm.hardware.ExtraBuffers
 MAX_CONFIG_BYTES = 256 * 1024
 TRUST_FILE = "trusted-repos.json"
 
@@ -184,6 +191,11 @@ def _check_choices(settings: Settings) -> None:
         raise UsageError(
             f"{settings.sources.get('approval', 'settings')}: approval must be ask, auto-edit "
             f"or read-only, not {settings.approval!r}"
+        )
+    if settings.extra_buffers not in EXTRA_BUFFERS:
+        raise UsageError(
+            f"{settings.sources.get('extra_buffers', 'settings')}: extra_buffers must be "
+            f"auto, on or off, not {settings.extra_buffers!r}"
         )
     if settings.kv_type is not None and settings.kv_type not in KV_TYPES:
         raise UsageError(

@@ -77,7 +77,12 @@ def _private_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             "GIT_COMMITTER_EMAIL": "test@example.com",
         }
     )
-    for key in ("ASSISTANT_MODEL", "ASSISTANT_CTX", "ASSISTANT_APPROVAL"):
+    for key in (
+        "ASSISTANT_MODEL",
+        "ASSISTANT_CTX",
+        "ASSISTANT_APPROVAL",
+        "ASSISTANT_EXTRA_BUFFERS",
+    ):
         os.environ.pop(key, None)
     yield
     for key, value in saved.items():
@@ -100,6 +105,7 @@ _ENV = (
     "ASSISTANT_CTX",
     "ASSISTANT_APPROVAL",
     "ASSISTANT_THREADS",
+    "ASSISTANT_EXTRA_BUFFERS",
 )
 
 

@@ -83,19 +83,23 @@ def settings_for(root: Path | None, opts: ModelOptions) -> Settings:
 
 
 def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:
+    from assistant.llm.hardware import ExtraBuffers
     from assistant.llm.llama import EngineConfig
 
     return EngineConfig(
         n_ctx=settings.n_ctx,
         n_threads=settings.threads,
+        extra_buffers=ExtraBuffers(settings.extra_buffers),
         flash_attn=settings.flash_attn,
         kv_type=settings.kv_type,
         verbose=verbose,
         prefix_cache_dir=user_cache_dir() / "prefix-states",
         prefix_cache_max_bytes=settings.prefix_cache_mb << 20,
+        first_decode_marker=user_cache_dir() / FIRST_DECODE_DIR,
     )
 
 
+FIRST_DECODE_DIR = "first-decode"  # see llm/hardware.py: FirstDecode
 API_KEY_ENV = "ASSISTANT_API_KEY"  # read here only; never stored in settings or shown
 TIMEOUT_ENV = "ASSISTANT_ENDPOINT_TIMEOUT"  # seconds without data before a server counts as gone
 
@@ -127,11 +131,15 @@ def load_engine(
                 trace=writer,
                 timeout=_float_env(TIMEOUT_ENV, READ_TIMEOUT_S),
             )
+    from assistant.llm.hardware import take_crashed_first_decodes
     from assistant.llm.llama import LlamaEngine
     from assistant.llm.models import resolve_model_path
 
     path = resolve_model_path(settings)
     config = engine_config(settings, verbose=verbose)
+    if config.first_decode_marker is not None:
+        for crashed in take_crashed_first_decodes(config.first_decode_marker):
+            sys.stderr.write(f"note: {crashed.describe()}\n")
     if prefix_cache_dir is False:
         config = replace(config, prefix_cache_dir=None)
     elif isinstance(prefix_cache_dir, Path):

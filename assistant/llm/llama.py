@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import hashlib
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from assistant.errors import ModelLoadError, ModelNotFoundError
+from assistant.llm import hardware
 from assistant.llm.engine import (
     CancelToken,
     GeneratedToken,
@@ -29,6 +31,7 @@ from assistant.llm.engine import (
     check_prompt,
     common_prefix_length,
 )
+from assistant.llm.hardware import ExtraBuffers, LoadPlan, ThreadGovernor
 from assistant.llm.prefix_cache import PrefixCache
 from assistant.llm.sampling import Sampler
 from assistant.llm.trace import TraceWriter
@@ -37,13 +40,15 @@ if TYPE_CHECKING:  # imports llama_cpp, which the engine loads lazily
     from assistant.llm.llama_tokenizer import LlamaTokenizer
 
 GGUF_MAGIC = b"GGUF"
+_WEIGHT_BUFFER = re.compile(r"(\S+) model buffer size\s*=")
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type ids
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     n_ctx: int = 16384
-    n_threads: int | None = None  # None: physical cores
+    n_threads: int | None = None  # None: the free physical cores, re-read as load changes
+    extra_buffers: ExtraBuffers = ExtraBuffers.AUTO  # see llm/hardware.py
     n_batch: int = 512
     flash_attn: bool = False
     kv_type: str | None = None  # f16 (default), q8_0 or q4_0; quantized KV needs flash attention
@@ -51,25 +56,9 @@ class EngineConfig:
     seed: int = 0
     prefix_cache_dir: Path | None = None
     prefix_cache_max_bytes: int = 2 << 30
-
-
-def physical_cores() -> int:
-    """Physical cores (llama.cpp is slower with hyper-threads than without)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return max(1, (os.cpu_count() or 2) // 2)
-    cores = set()
-    physical = core = ""
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "physical id":
-            physical = value.strip()
-        elif key == "core id":
-            core = value.strip()
-            cores.add((physical, core))
-    return max(1, len(cores) or (os.cpu_count() or 1))
+    # A folder for a note written while the first decode runs, so that a native
+    # crash there is explained by the next run (hardware.take_crashed_first_decodes).
+    first_decode_marker: Path | None = None
 
 
 class _LlamaLog:
@@ -77,6 +66,10 @@ class _LlamaLog:
     load failure can say what llama.cpp said."""
 
     lines: ClassVar[deque[str]] = deque(maxlen=50)
+    # "<buffer type> model buffer size = …" lines of the last load: where the
+    # weights went (CPU_Mapped, CPU_REPACK, AMX…); kept apart, the ring above
+    # is long gone past them once the context is made.
+    weight_buffers: ClassVar[list[str]] = []
     verbose: ClassVar[bool] = False
     _installed: ClassVar[Any] = None
 
@@ -92,6 +85,9 @@ class _LlamaLog:
         def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
             line = text.decode("utf-8", errors="replace")
             cls.lines.append(line)
+            match = _WEIGHT_BUFFER.search(line)
+            if match and match.group(1) not in cls.weight_buffers:
+                cls.weight_buffers.append(match.group(1))
             if cls.verbose:
                 os.write(2, text)
 
@@ -133,13 +129,27 @@ def model_identity(path: Path) -> str:
 
 
 class LlamaEngine:
-    def __init__(self, llama: Any, path: Path, config: EngineConfig, trace: TraceWriter | None):
+    def __init__(
+        self,
+        llama: Any,
+        path: Path,
+        config: EngineConfig,
+        trace: TraceWriter | None,
+        load_plan: LoadPlan,
+        governor: ThreadGovernor,
+        threads: int,
+    ):
         from assistant.llm.llama_tokenizer import LlamaTokenizer
 
         self._llama = llama
         self.path = path
         self.config = config
         self.trace = trace
+        self.load_plan = load_plan
+        self._governor = governor
+        self.threads = threads  # what llama.cpp computes with now
+        self.weight_buffers: tuple[str, ...] = ()  # where llama.cpp put the weights
+        self._decoded = False  # whether a first decode has completed
         self._tokenizer = LlamaTokenizer(llama)
         self._stats = GenerationStats()
         self._cancel: CancelToken | None = None
@@ -170,7 +180,9 @@ class LlamaEngine:
         _LlamaLog.install(config.verbose)
         import llama_cpp
 
-        n_threads = config.n_threads or physical_cores()
+        plan = hardware.plan_load(hardware.cpu_report(), config.extra_buffers)
+        governor = ThreadGovernor(hardware.default_cores(), config.n_threads)
+        n_threads = governor.threads_now()
         n_ctx_train = _n_ctx_train(path)
         n_ctx = min(config.n_ctx, n_ctx_train) if n_ctx_train > 0 else config.n_ctx
         kwargs: dict[str, Any] = {}
@@ -182,20 +194,22 @@ class LlamaEngine:
             kwargs["type_k"] = kwargs["type_v"] = KV_TYPES[config.kv_type]
         flash_attn = config.flash_attn or "type_v" in kwargs
         _LlamaLog.lines.clear()
+        _LlamaLog.weight_buffers.clear()
         try:
-            llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_batch=min(config.n_batch, n_ctx),
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                use_mmap=True,
-                flash_attn=flash_attn,
-                swa_full=True,  # keep full KV so a shorter prefix can always be re-used
-                seed=config.seed,
-                verbose=config.verbose,
-                **kwargs,
-            )
+            with hardware.model_params_for(plan):
+                llama = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_batch=min(config.n_batch, n_ctx),
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    use_mmap=True,
+                    flash_attn=flash_attn,
+                    swa_full=True,  # keep full KV so a shorter prefix can always be re-used
+                    seed=config.seed,
+                    verbose=config.verbose,
+                    **kwargs,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             detail = _LlamaLog.last_error() or str(exc)
             if "context" in str(exc).lower():
@@ -204,7 +218,9 @@ class LlamaEngine:
                     "lower it with --ctx"
                 ) from exc
             raise ModelLoadError(f"cannot load {path}: {detail}") from exc
-        return cls(llama, path, replace(config, n_ctx=n_ctx, n_threads=n_threads), trace)
+        engine = cls(llama, path, replace(config, n_ctx=n_ctx), trace, plan, governor, n_threads)
+        engine.weight_buffers = tuple(_LlamaLog.weight_buffers)
+        return engine
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -234,7 +250,7 @@ class LlamaEngine:
 
     @property
     def description(self) -> str:
-        return f"{self.path} · context {self.n_ctx:,} tokens · {self.config.n_threads} threads"
+        return f"{self.path} · context {self.n_ctx:,} tokens · {self.threads} threads"
 
     @property
     def last_stats(self) -> GenerationStats:
@@ -276,6 +292,15 @@ class LlamaEngine:
 
         callback = self._abort_cb if enabled else llama_cpp.ggml_abort_callback()  # NULL
         llama_cpp.llama_set_abort_callback(self._llama._ctx.ctx, callback, None)
+
+    def _follow_load(self) -> None:
+        """Compute with as many threads as there are free cores now (llm/hardware.py)."""
+        import llama_cpp
+
+        threads = self._governor.threads_now()
+        if threads != self.threads:
+            llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, threads, threads)
+            self.threads = threads
 
     def _truncate(self, n: int) -> None:
         llama = self._llama
@@ -397,7 +422,14 @@ class LlamaEngine:
         sampler: Sampler | None = None
         try:
             start = time.perf_counter()
+            self._follow_load()
             self._abortable(True)
+            marker = None if self._decoded else self.config.first_decode_marker
+            if marker is not None:
+                buffers = ", ".join(self.weight_buffers) or "CPU"
+                hardware.mark_first_decode(
+                    marker, hardware.FirstDecode(os.getpid(), self.path.name, buffers)
+                )
             try:
                 self._evaluate_prompt(request)
             except RuntimeError:
@@ -413,6 +445,9 @@ class LlamaEngine:
                 raise
             finally:
                 self._abortable(False)
+                if marker is not None:
+                    hardware.clear_first_decode(marker)
+            self._decoded = True
             self._stats.prompt_eval_ms = (time.perf_counter() - start) * 1000
             seed = request.sampling.seed if request.sampling.seed is not None else self.config.seed
             sampler = Sampler(llama, request.sampling, request.grammar, seed, self._tokenizer.piece)
@@ -429,6 +464,8 @@ class LlamaEngine:
                 if stop is not None:
                     reason = stop
                     break
+                if len(generated) % self._governor.recheck == 0:
+                    self._follow_load()
                 try:
                     llama.eval([token])
                 except RuntimeError:

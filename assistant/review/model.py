@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +40,8 @@ class ReviewRequest:
     shared: str  # same for every chunk of this run (repo map)
     chunk: str  # this chunk's files and hunks
     files: tuple[str, ...]  # the files the answer may name
+    # Hears (evaluated, total) prompt tokens after each batch the model reads.
+    on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -112,6 +114,7 @@ class LlamaReviewer:
             sampling=self.sampling,
             grammar=grammar,
             cache_boundary=prompt.boundary,
+            on_progress=request.on_progress,
         )
         start = time.perf_counter()
         pieces: list[bytes] = []

@@ -199,6 +199,70 @@ class _Deadline:
         if self._timer is not None:
             self._timer.cancel()
 
+    @property
+    def seconds_left(self) -> float | None:
+        return None if self.end is None else self.end - time.monotonic()
+
+
+# The pace is judged only after this long and this many tokens of reading: the
+# first batch pays for warm-up (page faults on a model just mapped).
+PACE_MIN_SECONDS = 2.0
+PACE_MIN_TOKENS = 64
+
+
+class _Pace:
+    """Stops a review that cannot finish before its deadline as soon as that
+    is clear, instead of spending the whole timeout (a loaded laptop may read
+    at a tenth of its quiet rate). The projection counts only the prompt tokens
+    still to read, at the rate measured so far: a lower bound on the time
+    needed, so a review that could finish is never stopped."""
+
+    def __init__(self, deadline: _Deadline, timeout: float | None, pending: list[int]) -> None:
+        self.deadline = deadline
+        self.timeout = timeout
+        self.pending = pending  # tokens to read, per chunk not yet done
+        self.read_tokens = 0
+        self.read_seconds = 0.0
+        self.gave_up: str | None = None
+        self._chunk_start = 0.0
+        self._chunk_done = 0
+
+    def start_chunk(self) -> None:
+        self._chunk_start = time.monotonic()
+        self._chunk_done = 0
+
+    def progress(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        self.read_tokens += done - self._chunk_done
+        self.read_seconds += now - self._chunk_start
+        self._chunk_start, self._chunk_done = now, done
+        later = sum(self.pending[1:])
+        self.check(total - done + later)
+
+    def finish_chunk(self) -> None:
+        if self.pending:
+            self.pending.pop(0)
+
+    def check(self, tokens_left: int) -> bool:
+        """Whether the review can still finish; gives up (and cancels) if not."""
+        left = self.deadline.seconds_left
+        if self.gave_up or left is None or tokens_left <= 0:
+            return self.gave_up is None
+        if self.read_seconds < PACE_MIN_SECONDS or self.read_tokens < PACE_MIN_TOKENS:
+            return True
+        rate = self.read_tokens / self.read_seconds
+        need = tokens_left / rate
+        if need <= left:
+            return True
+        chunks = len(self.pending)
+        self.gave_up = (
+            f"the model reads {rate:.0f} tokens/s on this machine now, so the {chunks} "
+            f"chunk(s) left need at least {need:.0f} s just to read, and "
+            f"{max(0.0, left):.0f} s of the {self.timeout:g} s timeout remain"
+        )
+        self.deadline.cancel.cancel()
+        return False
+
 
 def run_review(
     repo: GitRepo,
@@ -260,9 +324,18 @@ def _review_files(
         for item in files:
             chunks.extend(c for c in chunk_file(item, budget, reviewer.count_tokens))
         chunks = [c for c in chunks if has_reviewable_lines(c)]
+        prefix = reviewer.system_tokens(system) + reviewer.count_tokens(shared)
+        pending = [reviewer.count_tokens(chunk_text(c.text)) for c in chunks]
+        if pending:
+            pending[0] += prefix  # read once; later chunks find it in the KV cache
+        pace = _Pace(deadline, options.timeout, pending)
         for index, chunk in enumerate(chunks):
             if progress is not None:
                 progress(index, len(chunks), chunk.label)
+            if index and not pace.check(sum(pace.pending)):
+                result.incomplete = f"stopped early, before {chunk.label}: {pace.gave_up}"
+                result.not_started = [c.ref for c in chunks[index:]]
+                return
             if deadline.expired:
                 result.incomplete = (
                     f"timed out after {options.timeout:g} s "
@@ -270,7 +343,8 @@ def _review_files(
                 )
                 result.not_started = [c.ref for c in chunks[index:]]
                 return
-            _review_chunk(reviewer, system, shared, chunk, options, deadline, result)
+            _review_chunk(reviewer, system, shared, chunk, options, deadline, result, pace)
+            pace.finish_chunk()
             if result.incomplete:
                 result.not_started = [c.ref for c in chunks[index + 1 :]]
                 return
@@ -295,8 +369,12 @@ def _review_chunk(
     options: ReviewOptions,
     deadline: _Deadline,
     result: ReviewResult,
+    pace: _Pace,
 ) -> None:
-    request = ReviewRequest(system, shared, chunk_text(chunk.text), (chunk.path,))
+    request = ReviewRequest(
+        system, shared, chunk_text(chunk.text), (chunk.path,), on_progress=pace.progress
+    )
+    pace.start_chunk()
     started = time.monotonic()
     try:
         reply = reviewer.review(request, deadline.cancel)
@@ -314,7 +392,10 @@ def _review_chunk(
     if reply.cancelled:
         report.state = _cut_state(reply.stats)
         where = "reading the prompt" if report.state is ChunkState.CUT_READING else "answering"
-        result.incomplete = f"timed out after {options.timeout:g} s (in {chunk.label}, {where})"
+        if pace.gave_up:
+            result.incomplete = f"stopped early (in {chunk.label}, {where}): {pace.gave_up}"
+        else:
+            result.incomplete = f"timed out after {options.timeout:g} s (in {chunk.label}, {where})"
         return
     parsed = parse_findings(reply.text, request.files, options.limits)
     lines = {chunk.path: len(result.sources.get(chunk.path, []))}

@@ -31,7 +31,8 @@ from assistant.agent.loop import Agent, AgentConfig, ToolStep
 from assistant.agent.session import Session
 from assistant.events import AgentEvent, TextDelta, ThoughtDelta, ToolCall
 from assistant.llm.engine import SamplingParams
-from assistant.llm.llama import EngineConfig, LlamaEngine, physical_cores
+from assistant.llm.hardware import physical_cores
+from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.protocols import ToolChoice, ToolChoiceMode, make_protocol
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,8 @@ import time
 import llama_cpp
 
 from assistant.llm.engine import GenerationRequest, SamplingParams
-from assistant.llm.llama import EngineConfig, LlamaEngine, physical_cores
+from assistant.llm.hardware import physical_cores
+from assistant.llm.llama import EngineConfig, LlamaEngine
 from tests.fixtures.build_models import ensure_models
 
 PROMPT = "<|im_start|>user\nWrite a long story about a lighthouse keeper.<|im_end|>\n<|im_start|>assistant\n"

@@ -120,3 +120,36 @@ def test_hook_lets_a_timed_out_review_through_in_one_line(
     assert sum(line.startswith("review INCOMPLETE: ") for line in lines) == 1
     # Short: no per-chunk account in a commit's output.
     assert "reviewed before it stopped" not in output and "not started:" not in output
+
+
+def test_a_review_that_cannot_finish_stops_early(
+    smollm2_path: Path, git_repo: Path, tmp_path: Path
+) -> None:
+    """A loaded laptop may read at a tenth of its quiet rate: from the rate the
+    first chunk is read at, the review sees that even reading the rest cannot
+    fit in the timeout, and stops then, instead of spending the whole timeout
+    (issue: a hook that waited 120 s on every commit and reviewed nothing).
+    Six files of ~1,200 lines are ~80k prompt tokens: over 2,000 tokens/s on
+    one thread would be needed to read them in 40 s."""
+    body = (
+        "def func_{k}_{i}(x, y):\n    total = x * {i} + y - {k}\n    return total // (y or 1)\n\n"
+    )
+    files = {f"mod{k}.py": "".join(body.format(k=k, i=i) for i in range(FUNCS)) for k in range(6)}
+    write(git_repo, files)
+    commit_all(git_repo, "init")
+    write(git_repo, {p: t.replace("return total", "return  total") for p, t in files.items()})
+    git(git_repo, "add", "-A")
+    out = tmp_path / "review.json"
+    proc = run_cli(
+        git_repo,
+        *("review", "--staged", "--model", str(smollm2_path), "--threads", "1", "--ctx", "4096"),
+        *("--timeout", "40", "--format", "json", "-o", str(out), "--fail-on", "never"),
+        timeout=200,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(out.read_text())["summary"]
+    reason = summary["incomplete_reason"]
+    assert reason.startswith("stopped early"), reason
+    assert "tokens/s on this machine now" in reason and "of the 40 s timeout remain" in reason
+    assert summary["not_started"], "the chunks it gave up on are named"
+    assert "stopped early" in proc.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.llm import hardware
 from tests.fixtures.build_server import build_server
 
 
@@ -69,6 +70,8 @@ def start_server(
         "-t",
         "2",
         "--no-webui",
+        # the engine's own CPU decision (no AMX buffers: llama.cpp #20824)
+        *hardware.server_flags(hardware.plan_load(hardware.cpu_report())),
         *extra,
     ]
     if api_key:
