@@ -72,6 +72,23 @@ def physical_cores() -> int:
     return max(1, len(cores) or (os.cpu_count() or 1))
 
 
+def resolve_config(config: EngineConfig, path: Path | None) -> EngineConfig:
+    """The values a load of `path` runs with, every default and cap applied:
+    the context capped at what the model was trained for, the thread count,
+    the KV cache type, flash attention (which a quantized KV cache needs).
+    `LlamaEngine.load` uses it, and `config show` shows it (its "effective"
+    column), so the two cannot disagree. `path` None: no model to cap by."""
+    n_ctx_train = _n_ctx_train(path) if path is not None else 0
+    kv_type = config.kv_type or "f16"
+    return replace(
+        config,
+        n_ctx=min(config.n_ctx, n_ctx_train) if n_ctx_train > 0 else config.n_ctx,
+        n_threads=config.n_threads or physical_cores(),
+        kv_type=kv_type,
+        flash_attn=config.flash_attn or kv_type != "f16",
+    )
+
+
 class _LlamaLog:
     """Routes llama.cpp's own log: silent unless verbose, last lines kept so a
     load failure can say what llama.cpp said."""
@@ -170,17 +187,16 @@ class LlamaEngine:
         _LlamaLog.install(config.verbose)
         import llama_cpp
 
-        n_threads = config.n_threads or physical_cores()
-        n_ctx_train = _n_ctx_train(path)
-        n_ctx = min(config.n_ctx, n_ctx_train) if n_ctx_train > 0 else config.n_ctx
+        used = resolve_config(config, path)
+        n_threads, n_ctx = used.n_threads, used.n_ctx
         kwargs: dict[str, Any] = {}
-        if config.kv_type and config.kv_type != "f16":
-            if config.kv_type not in KV_TYPES:
+        if used.kv_type != "f16":
+            if used.kv_type not in KV_TYPES:
                 raise ModelLoadError(
-                    f"unknown KV cache type {config.kv_type!r}; use one of {', '.join(KV_TYPES)}"
+                    f"unknown KV cache type {used.kv_type!r}; use one of {', '.join(KV_TYPES)}"
                 )
-            kwargs["type_k"] = kwargs["type_v"] = KV_TYPES[config.kv_type]
-        flash_attn = config.flash_attn or "type_v" in kwargs
+            kwargs["type_k"] = kwargs["type_v"] = KV_TYPES[str(used.kv_type)]
+        flash_attn = used.flash_attn
         _LlamaLog.lines.clear()
         try:
             llama = llama_cpp.Llama(
