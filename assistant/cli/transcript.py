@@ -88,7 +88,11 @@ class Recap:
     answer: str  # the model's last answer, Markdown
 
     def show(self, renderer: RecapRenderer, max_chars: int) -> None:
+        from assistant.terminal import printable
+
         def cut(text: str) -> str:
+            # A saved session is text from a file: shown, never obeyed (escapes).
+            text = printable(text)
             return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
         lines = ["last exchange:", "> " + cut(self.question).replace("\n", "\n> ")]

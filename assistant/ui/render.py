@@ -331,8 +331,12 @@ class RichRenderer:
         self.console.print(text, markup=False, highlight=False)
 
     def markdown(self, text: str) -> None:
+        """A whole answer drawn as a streamed one is (same width, same
+        Markdown rendering), e.g. the last exchange of a resumed chat."""
         self.close()
-        self.console.print(Markdown(text, code_theme=CODE_THEME))
+        stream = _MarkdownStream(self.console)
+        stream.add(text)
+        stream.finish()
 
     def warn(self, text: str) -> None:
         self.close()
