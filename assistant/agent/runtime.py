@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from assistant.agent.loop import Agent, ToolStep
     from assistant.agent.session import Session
     from assistant.llm.engine import Engine
-    from assistant.llm.llama import EngineConfig
+    from assistant.llm.load_params import EngineConfig
     from assistant.tools.approval import ApprovalPolicy, Approver
     from assistant.tools.journal import UndoJournal
     from assistant.tools.registry import Toolbox
@@ -94,7 +94,7 @@ ENGINE_SETTINGS = {
 
 
 def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:
-    from assistant.llm.llama import EngineConfig
+    from assistant.llm.load_params import EngineConfig
 
     return EngineConfig(
         **{field: getattr(settings, name) for name, field in ENGINE_SETTINGS.items()},
@@ -151,12 +151,12 @@ def load_engine(
 def effective_settings(settings: Settings) -> dict[str, object]:
     """The value the run uses for each engine setting (ENGINE_SETTINGS), from
     the code the run calls: the model's context cap, default threads and KV
-    type (llm/llama.py resolve_config). Empty with an endpoint: the server
+    type (llm/load_params.py resolve_config). Empty with an endpoint: the server
     decides those."""
     if settings.endpoint:
         return {}
     from assistant.errors import AssistantError
-    from assistant.llm.llama import resolve_config
+    from assistant.llm.load_params import resolve_config
     from assistant.llm.models import resolve_model_path
 
     try:
