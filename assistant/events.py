@@ -45,7 +45,17 @@ class Done:
     reason: StopReason
 
 
-Event = TextDelta | ThoughtDelta | ToolCall | ToolCallError | Done
+@dataclass(frozen=True)
+class Notice:
+    """A line for the user, not part of the answer: from the agent loop (a
+    step limit, a compaction) or from a parser (text that imitates the
+    protocol, which is neither a call nor the answer)."""
+
+    text: str
+    warning: bool = False
+
+
+Event = TextDelta | ThoughtDelta | ToolCall | ToolCallError | Notice | Done
 
 
 # ---------------------------------------------------------------- events the agent loop adds
@@ -62,6 +72,8 @@ class Progress:
     done: int = 0
     total: int = 0
     seconds: float = 0.0
+    # Set on the first Progress of each model step (1, 2… within a turn).
+    step: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,12 +90,6 @@ class ToolFinished:
     text: str  # what the model sees
     diff: str = ""
     path: str | None = None
-
-
-@dataclass(frozen=True)
-class Notice:
-    text: str
-    warning: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ test's stand-in), so the same loop serves `assistant edit --test`, chat's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,50 @@ def run_checks(
             )
         )
     return results
+
+
+_PYTEST_COUNTS = re.compile(
+    r"(\d+ (?:failed|errors?|passed|skipped|xfailed|xpassed|warnings?|deselected)"
+    r"(?:, \d+ \w+)*) in [\d.]+\s*s"
+)
+_PYTEST_ITEM = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+_LINT_LOCATION = re.compile(r"^\s*([^\s:][^:\n]*\.\w+:\d+)(?::\d+)?[: ]", re.MULTILINE)
+MAX_NAMED = 3  # failing tests (or lint locations) named in the one-line summary
+
+
+def failure_summary(event: CheckFinished) -> str:
+    """What failed, in a few words for the user's one line per round:
+    `1 failed (test_ops.py::test_sub)`, `3 problems (calc/ops.py:4, …)`, or the
+    last line of the output when it is neither pytest's nor a linter's. The
+    model gets the whole (clipped) output; this is only the user's line."""
+    if event.timed_out:
+        return "timed out"
+    output = event.output
+    counts = _PYTEST_COUNTS.findall(output)
+    if counts:
+        kept = [
+            part
+            for part in counts[-1].split(", ")
+            if part.split(" ", 1)[1] in ("failed", "error", "errors")
+        ]
+        items = list(dict.fromkeys(_PYTEST_ITEM.findall(output)))
+        head = ", ".join(kept) or counts[-1]
+        return head + _named(items)
+    places = list(dict.fromkeys(_LINT_LOCATION.findall(output)))
+    if places and event.kind == CheckKind.LINT.value:
+        return f"{len(places)} problem{'s' if len(places) != 1 else ''}" + _named(places)
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    status = f"exit code {event.exit_code}" if event.exit_code is not None else "did not run"
+    return f"{status}: {last[:100]}" if last else status
+
+
+def _named(items: Sequence[str]) -> str:
+    if not items:
+        return ""
+    shown = ", ".join(items[:MAX_NAMED])
+    more = f", +{len(items) - MAX_NAMED} more" if len(items) > MAX_NAMED else ""
+    return f" ({shown}{more})"
 
 
 def feedback(failed: Sequence[CheckResult]) -> str:

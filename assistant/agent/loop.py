@@ -310,7 +310,7 @@ class Agent:
         have = common_prefix_length(self.engine.cached_tokens, prompt)
         new = len(prompt) - have
         message = f"reading {new:,} new tokens"
-        emit(Progress(message, new))
+        emit(Progress(message, new, step=turn.steps))
         started = time.perf_counter()
 
         def on_progress(done: int, total: int) -> None:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from assistant.agent.loop import Agent, ToolStep
     from assistant.agent.session import Session
     from assistant.llm.engine import Engine
-    from assistant.llm.llama import EngineConfig
+    from assistant.llm.load_params import EngineConfig
     from assistant.tools.approval import ApprovalPolicy, Approver
     from assistant.tools.journal import UndoJournal
     from assistant.tools.registry import Toolbox
@@ -82,16 +82,25 @@ def settings_for(root: Path | None, opts: ModelOptions) -> Settings:
     return settings
 
 
+# Setting → the EngineConfig field it becomes. One table for the run
+# (engine_config) and for `config show`'s effective values (effective_settings):
+# a new engine setting is one entry here.
+ENGINE_SETTINGS = {
+    "n_ctx": "n_ctx",
+    "threads": "n_threads",
+    "flash_attn": "flash_attn",
+    "kv_type": "kv_type",
+}
+
+
 def engine_config(settings: Settings, *, verbose: bool = False) -> EngineConfig:
     from assistant.llm.hardware import ExtraBuffers
-    from assistant.llm.llama import EngineConfig
+    from assistant.llm.load_params import EngineConfig
 
     return EngineConfig(
-        n_ctx=settings.n_ctx,
-        n_threads=settings.threads,
+        **{field: getattr(settings, name) for name, field in ENGINE_SETTINGS.items()},
+        # decided at load from llama.cpp's report (llm/hardware.py); doctor shows it
         extra_buffers=ExtraBuffers(settings.extra_buffers),
-        flash_attn=settings.flash_attn,
-        kv_type=settings.kv_type,
         verbose=verbose,
         prefix_cache_dir=user_cache_dir() / "prefix-states",
         prefix_cache_max_bytes=settings.prefix_cache_mb << 20,
@@ -146,6 +155,25 @@ def load_engine(
         config = replace(config, prefix_cache_dir=prefix_cache_dir)
     with status(f"loading {path.name}…"):
         return LlamaEngine.load(path, config, writer)
+
+
+def effective_settings(settings: Settings) -> dict[str, object]:
+    """The value the run uses for each engine setting (ENGINE_SETTINGS), from
+    the code the run calls: the model's context cap, default threads and KV
+    type (llm/load_params.py resolve_config). Empty with an endpoint: the server
+    decides those."""
+    if settings.endpoint:
+        return {}
+    from assistant.errors import AssistantError
+    from assistant.llm.load_params import resolve_config
+    from assistant.llm.models import resolve_model_path
+
+    try:
+        path: Path | None = resolve_model_path(settings)
+    except AssistantError:
+        path = None  # no model yet: nothing caps the context
+    used = resolve_config(engine_config(settings), path)
+    return {name: getattr(used, field) for name, field in ENGINE_SETTINGS.items()}
 
 
 def _float_env(name: str, default: float) -> float:

@@ -29,6 +29,7 @@ from assistant.repo.git import GitError, require_repo_root, run_git
 
 if TYPE_CHECKING:  # the agent, tools and renderers load when `chat` runs
     from assistant.agent.loop import ToolStep
+    from assistant.cli.transcript import Recap
     from assistant.tools.approval import ApprovalDecision, ApprovalRequest, Approver
     from assistant.ui.render import AnyRenderer
 
@@ -345,11 +346,13 @@ class ChatApp:
 
     def cmd_tokens(self, args: list[str]) -> None:
         usage = self.runtime.session.usage()
+        compactions = self.runtime.session.compactions
+        # Short lines: one long line wrapped mid-word at 120 columns.
         self.renderer.info(
-            f"{usage['used']:,} of {usage['context']:,} tokens used ({usage['free']:,} free): "
-            f"system and tools {usage['prefix']:,}, your messages {usage['user']:,}, "
-            f"model output {usage['model']:,}, tool results {usage['tools']:,}; "
-            f"{self.runtime.session.compactions} compaction(s)"
+            f"{usage['used']:,} of {usage['context']:,} tokens used ({usage['free']:,} free)\n"
+            f"  system and tools {usage['prefix']:,} · your messages {usage['user']:,}\n"
+            f"  model output {usage['model']:,} · tool results {usage['tools']:,}\n"
+            f"  {compactions} compaction{'s' if compactions != 1 else ''}"
         )
 
     def cmd_model(self, args: list[str]) -> None:
@@ -378,13 +381,15 @@ class ChatApp:
 
     # ------------------------------------------------------------ the loop
 
-    def loop(self, greeting: str = "") -> None:
+    def loop(self, greeting: str = "", recap: Recap | None = None) -> None:
         save_history = setup_readline()
         self.renderer.info(
             f"assistant chat in {self.runtime.root} — /help for commands, Ctrl-D to quit"
         )
         if greeting:
             self.renderer.info(greeting)
+        if recap is not None:
+            recap.show(self.renderer, RECAP_CHARS)
         try:
             while True:
                 try:
@@ -427,19 +432,11 @@ class ChatApp:
 RECAP_CHARS = 600
 
 
-def resume_recap(segments: list[Any]) -> str:
+def resume_recap(segments: list[Any]) -> Recap | None:
     """The last exchange, so a resumed chat shows where it left off."""
-    from assistant.cli.transcript import last_exchange
+    from assistant.cli.transcript import recap
 
-    last = last_exchange(segments)
-    if last is None:
-        return ""
-
-    def cut(text: str) -> str:
-        return text if len(text) <= RECAP_CHARS else text[: RECAP_CHARS - 1] + "…"
-
-    question, answer = last
-    return f"\n\nlast exchange:\n> {cut(question)}\n{cut(answer) or '(no answer)'}"
+    return recap(segments)
 
 
 def register(app: typer.Typer) -> None:
@@ -488,7 +485,7 @@ def register(app: typer.Typer) -> None:
             session_id=saved.parent.name if saved else None,
         )
         try:
-            greeting = ""
+            greeting, recap = "", None
             if saved is not None:
                 try:
                     kept = runtime.session.restore_file(saved)
@@ -497,7 +494,7 @@ def register(app: typer.Typer) -> None:
                 else:
                     how = "" if kept else " (another model: earlier turns summarized)"
                     greeting = f"resumed {runtime.session.turns} turn(s){how}"
-                    greeting += resume_recap(runtime.session.segments[1:])
-            ChatApp(runtime, renderer).loop(greeting)
+                    recap = resume_recap(runtime.session.segments[1:])
+            ChatApp(runtime, renderer).loop(greeting, recap)
         finally:
             runtime.close()

@@ -32,13 +32,18 @@ def config_show(
     """The merged configuration, and where each value came from."""
     from rich.table import Table
 
+    from assistant.agent.runtime import effective_settings
+
     settings = load_settings(repo_root_or_cwd())
     for note in settings.notes:
         err_console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
-    values = {
-        name: {"value": getattr(settings, name), "source": source}
-        for name, source in settings.sources.items()
-    }
+    effective = effective_settings(settings)
+    values: dict[str, dict[str, object]] = {}
+    for name, source in settings.sources.items():
+        entry = {"value": shown_value(name, getattr(settings, name)), "source": source}
+        if name in effective:
+            entry["effective"] = effective[name]
+        values[name] = entry
     if as_json:
         print(json.dumps(values))
         return
@@ -48,10 +53,27 @@ def config_show(
     for label, path in (("user config", user_config_file()), ("repo config", root / REPO_FILE)):
         state = "" if path.is_file() else "  (not present)"
         console.print(f"{label}: {path}{state}", markup=False, highlight=False, soft_wrap=True)
-    table = Table("setting", "value", "from")
+    # "effective": what a run uses where it differs from the setting (a default
+    # applied, the context capped by the model).
+    table = Table("setting", "value", "effective", "from")
     for name, entry in values.items():
-        table.add_row(name, toml_value(entry["value"]), str(entry["source"]))
+        value = toml_value(entry["value"])
+        used = toml_value(entry["effective"]) if "effective" in entry else ""
+        table.add_row(name, value, used if used != value else "", str(entry["source"]))
     console.print(table)
+
+
+def shown_value(name: str, value: object) -> object:
+    """A setting as it may be shown: an endpoint without the password (or
+    user) a URL can carry, as every other message prints it."""
+    if name == "endpoint" and isinstance(value, str) and value:
+        from assistant.llm.remote import describe_endpoint
+
+        try:
+            return describe_endpoint(value)
+        except ValueError:  # a malformed port: show nothing rather than the secret
+            return "(invalid URL)"
+    return value
 
 
 @config_app.command("detect")

@@ -116,14 +116,24 @@ def register(app: typer.Typer) -> None:
         """Remove the hook and restore the one it chained."""
         try:
             repo = _repo()
-            chained = hook.status(repo).chained
+            before = hook.status(repo)
             state = hook.uninstall(repo)
         except AssistantError as exc:
             typer.echo(f"error: {exc.message}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        if chained is not None:
-            typer.echo(f"restored the earlier pre-commit hook it chained ({state.path})")
-        _print_status(state)
+        # Say what changed: "not installed" alone reads the same whether a hook
+        # was just removed or there never was one.
+        if before.state is not hook.HookState.INSTALLED:
+            typer.echo(f"nothing to remove: no assistant pre-commit hook in {state.path.parent}")
+            return
+        typer.echo(f"removed the assistant pre-commit hook ({state.path})")
+        if before.chained is not None:
+            typer.echo(
+                f"restored the earlier pre-commit hook it had kept ({before.chained} -> "
+                f"{state.path})"
+            )
+        else:
+            typer.echo("no earlier pre-commit hook to restore")
 
     @hook_app.command("status")
     def status_command() -> None:

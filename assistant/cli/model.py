@@ -57,6 +57,9 @@ def model_list() -> None:
 
     from assistant.llm.models import KNOWN_MODELS, list_local_models, models_dir
 
+    configured = _configured_model()
+    if configured is not None:
+        console.print(configured, markup=False, highlight=False, soft_wrap=True)
     local = list_local_models()
     if local:
         table = Table("file", "size")
@@ -64,6 +67,8 @@ def model_list() -> None:
             table.add_row(path.name, f"{path.stat().st_size / 1e9:.2f} GB")
         console.print(f"models in {models_dir()}:", markup=False, highlight=False, soft_wrap=True)
         console.print(table)
+    elif configured is not None:
+        console.print(f"no models in {models_dir()}", markup=False, highlight=False)
     else:
         console.print(
             f"no models in {models_dir()} yet: `assistant model pull` downloads the default "
@@ -77,6 +82,27 @@ def model_list() -> None:
     for model in KNOWN_MODELS.values():
         known.add_row(model.name, model.filename, model.description)
     console.print(known)
+
+
+def _configured_model() -> str | None:
+    """The model the settings choose (ASSISTANT_MODEL, a config file), with
+    where that came from and whether the file is there; None when none is set
+    and the default applies."""
+    from assistant.config import load_settings
+    from assistant.errors import AssistantError
+    from assistant.llm.models import resolve_model_path
+    from assistant.repo.git import repo_root_or_cwd
+
+    settings = load_settings(repo_root_or_cwd())
+    if not settings.model:
+        return None
+    origin = settings.sources.get("model", "default")
+    try:
+        path = resolve_model_path(settings)
+    except AssistantError:
+        return f"model in use: {settings.model} (from {origin}; the file is missing)"
+    size = f", {path.stat().st_size / 1e9:.2f} GB" if path.is_file() else ""
+    return f"model in use: {path} (from {origin}{size})"
 
 
 @model_app.command("info")

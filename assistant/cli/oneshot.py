@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import threading
 import time
@@ -21,6 +22,7 @@ import typer
 from assistant.agent.fixloop import configured_checks
 from assistant.agent.runtime import ModelOptions, Runtime, open_runtime
 from assistant.cli.options import JsonOpt, model_options
+from assistant.cli.transcript import attached_block
 from assistant.cli.verify import (
     ChecksOpt,
     FixRoundsOpt,
@@ -64,12 +66,30 @@ def attach_files(toolbox: Toolbox, files: list[str], max_chars: int) -> str:
     for name in files:
         result = toolbox.call("read_file", {"path": name})
         if not result.ok:
-            raise UsageError(f"cannot use {name}: {result.text.removeprefix('error: ')}")
+            if not (toolbox.context.root / name).is_file():
+                raise UsageError(no_such_file(name, toolbox.context.root))
+            raise UsageError(f"cannot use {name}: {for_user(result.text.removeprefix('error: '))}")
         parts.append(result.text)
     text = "\n\n".join(parts)
     if len(text) > max_chars:
         text = text[:max_chars] + "\n[… files cut to fit the context]"
-    return f"Files the user attached (already read):\n{text}" if parts else ""
+    return attached_block([text], files) if parts else ""
+
+
+def no_such_file(name: str, root: Path) -> str:
+    """The user's words for a file that is not there (chat's `/add` says the same)."""
+    return f"{name}: no such file in {root}"
+
+
+# The sandbox's refusals are written for the model: a fact, then what to do
+# with its tools ("; use list_files or search to find the right path"). The
+# user gets the fact.
+_MODEL_ADVICE = re.compile(r";\s*(?:use|give) .*$", re.DOTALL)
+
+
+def for_user(message: str) -> str:
+    """A tool refusal without the advice meant for the model."""
+    return _MODEL_ADVICE.sub("", message).strip()
 
 
 def check_files(root: Path, files: tuple[str, ...]) -> tuple[str, ...]:
@@ -88,10 +108,12 @@ def check_files(root: Path, files: tuple[str, ...]) -> tuple[str, ...]:
         rel = Path(os.path.relpath(real, sandbox.root)).as_posix()
         if rel == ".." or rel.startswith("../"):
             raise UsageError(f"{name} is outside the repository {root}")
+        if not os.path.lexists(real):
+            raise UsageError(no_such_file(name, root))
         try:
             sandbox.resolve_existing(rel)
         except ToolError as exc:
-            raise UsageError(f"cannot use {name}: {exc.message}") from None
+            raise UsageError(f"cannot use {name}: {for_user(exc.message)}") from None
         names.append(rel)
     return tuple(names)
 
@@ -182,6 +204,7 @@ def one_turn(
     dry_run: bool = False,
     plan: tuple[ToolStep, ...] = (),
     tool_diffs: bool = True,
+    answer_to_stderr: bool = False,
 ) -> Iterator[tuple[Runtime, AnyRenderer, TurnFinished]]:
     """One request, one turn: the renderer, the runtime, `files` attached to the
     message, the agent's run under `--timeout`; the runtime is closed when the
@@ -189,7 +212,12 @@ def one_turn(
     from assistant.ui.render import make_renderer
 
     clock = WallClock(timeout)
-    renderer = make_renderer(as_json=as_json, show_thoughts=opts.think, tool_diffs=tool_diffs)
+    renderer = make_renderer(
+        as_json=as_json,
+        show_thoughts=opts.think,
+        tool_diffs=tool_diffs,
+        answer_to_stderr=answer_to_stderr,
+    )
     runtime = open_runtime(
         opts,
         root=root,
@@ -313,6 +341,8 @@ def register(app: typer.Typer) -> None:
             dry_run=not apply,
             plan=plan,
             tool_diffs=apply,
+            # stdout is the diff alone (README): a patch to redirect or pipe.
+            answer_to_stderr=True,
         ) as (runtime, renderer, result):
             changed = result.changed_files
             # The rule `ask` follows too (README, "Exit codes"): 0 when the job is

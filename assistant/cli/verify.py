@@ -5,13 +5,14 @@ runtime."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
 from assistant.agent.checks import CheckCommand
-from assistant.agent.fixloop import FixReport, fix_loop
+from assistant.agent.fixloop import DEFAULT_ROUNDS, FixReport, failure_summary, fix_loop
 from assistant.agent.runtime import Runtime
 from assistant.events import AgentEvent, CheckFinished
 
@@ -41,7 +42,11 @@ ChecksOpt = Annotated[
 FixRoundsOpt = Annotated[
     int | None,
     typer.Option(
-        "--fix-rounds", min=0, help="Most fix attempts after a failed check [default: 2]."
+        "--fix-rounds",
+        min=0,
+        # No [brackets]: typer's Rich help reads them as markup and drops them.
+        help=f"Most fix attempts after a failed check (default: {DEFAULT_ROUNDS}, "
+        "setting fix_rounds).",
     ),
 ]
 
@@ -54,30 +59,44 @@ class Renderer(Protocol):
     def close(self) -> None: ...
 
 
-def show_check(renderer: Renderer, event: CheckFinished, as_json: bool) -> None:
-    """One line per check, and the clipped output of a failure."""
-    if as_json:
-        renderer.record(
-            "check",
-            check=event.kind,
-            command=event.command,
-            exit_code=event.exit_code,
-            ok=event.ok,
-            timed_out=event.timed_out,
-            round=event.round,
-            seconds=event.seconds,
-            output=event.output,
-        )
-        return
-    renderer.close()
-    where = f"round {event.round}" if event.round else "after the change"
-    if event.ok:
-        renderer.info(f"✓ {event.kind} passed: {event.command} ({where}, {event.seconds:.1f} s)")
-        return
-    status = "timed out" if event.timed_out else f"exit code {event.exit_code}"
-    renderer.warn(f"✗ {event.kind} failed: {event.command} ({status}, {where})")
-    if event.output:
-        renderer.info(event.output)
+@dataclass
+class CheckDisplay:
+    """How checks are shown to the user: one line per check and round
+    (`✗ round 2/3: pytest -q: 1 failed (test_ops.py::test_sub)`), and the
+    clipped output of a failure once per command, the first time it fails
+    (every time with --verbose). The model is shown the whole failure every
+    round (fixloop.feedback); the user need not read it three times."""
+
+    renderer: Renderer
+    as_json: bool
+    rounds: int  # fix rounds allowed: there are rounds + 1 checks at most
+    verbose: bool = False
+    _shown: set[str] = field(default_factory=set)
+
+    def __call__(self, event: CheckFinished) -> None:
+        renderer = self.renderer
+        if self.as_json:
+            renderer.record(
+                "check",
+                check=event.kind,
+                command=event.command,
+                exit_code=event.exit_code,
+                ok=event.ok,
+                timed_out=event.timed_out,
+                round=event.round,
+                seconds=event.seconds,
+                output=event.output,
+            )
+            return
+        renderer.close()
+        where = f"round {event.round + 1}/{self.rounds + 1}"
+        if event.ok:
+            renderer.info(f"✓ {where}: {event.command} passed ({event.seconds:.1f} s)")
+            return
+        renderer.warn(f"✗ {where}: {event.command}: {failure_summary(event)}")
+        if event.output and (self.verbose or event.command not in self._shown):
+            self._shown.add(event.command)
+            renderer.info(event.output)
 
 
 def run_fix_loop(
@@ -91,6 +110,7 @@ def run_fix_loop(
     plan: tuple[ToolStep, ...] | None = None,
 ) -> FixReport:
     """Check the changed `files` and let the model fix failures, `rounds` times at most."""
+    from assistant.cli.options import verbose_requested
 
     def turn(message: str) -> Any:
         result = runtime.agent.run(message, renderer, plan=plan)
@@ -103,7 +123,7 @@ def run_fix_loop(
         Path(runtime.root),
         files,
         rounds=rounds,
-        on_check=lambda event: show_check(renderer, event, as_json),
+        on_check=CheckDisplay(renderer, as_json, rounds, verbose_requested()),
         timeout=float(runtime.settings.check_timeout),
     )
 

@@ -31,7 +31,11 @@ from assistant.llm.engine import (
     check_prompt,
     common_prefix_length,
 )
-from assistant.llm.hardware import ExtraBuffers, LoadPlan, ThreadGovernor
+from assistant.llm.hardware import LoadPlan, ThreadGovernor
+
+# EngineConfig and physical_cores live in load_params.py (light to import,
+# for `config show`) and stay importable from here.
+from assistant.llm.load_params import EngineConfig, physical_cores, resolve_config
 from assistant.llm.prefix_cache import PrefixCache
 from assistant.llm.sampling import Sampler
 from assistant.llm.trace import TraceWriter
@@ -42,23 +46,6 @@ if TYPE_CHECKING:  # imports llama_cpp, which the engine loads lazily
 GGUF_MAGIC = b"GGUF"
 _WEIGHT_BUFFER = re.compile(r"(\S+) model buffer size\s*=")
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}  # ggml_type ids
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    n_ctx: int = 16384
-    n_threads: int | None = None  # None: the free physical cores, re-read as load changes
-    extra_buffers: ExtraBuffers = ExtraBuffers.AUTO  # see llm/hardware.py
-    n_batch: int = 512
-    flash_attn: bool = False
-    kv_type: str | None = None  # f16 (default), q8_0 or q4_0; quantized KV needs flash attention
-    verbose: bool = False
-    seed: int = 0
-    prefix_cache_dir: Path | None = None
-    prefix_cache_max_bytes: int = 2 << 30
-    # A folder for a note written while the first decode runs, so that a native
-    # crash there is explained by the next run (hardware.take_crashed_first_decodes).
-    first_decode_marker: Path | None = None
 
 
 class _LlamaLog:
@@ -181,18 +168,18 @@ class LlamaEngine:
         import llama_cpp
 
         plan = hardware.plan_load(hardware.cpu_report(), config.extra_buffers)
+        # threads follow the free cores unless the user set them (llm/hardware.py)
         governor = ThreadGovernor(hardware.default_cores(), config.n_threads)
-        n_threads = governor.threads_now()
-        n_ctx_train = _n_ctx_train(path)
-        n_ctx = min(config.n_ctx, n_ctx_train) if n_ctx_train > 0 else config.n_ctx
+        used = resolve_config(config, path)
+        n_threads, n_ctx = governor.threads_now(), used.n_ctx
         kwargs: dict[str, Any] = {}
-        if config.kv_type and config.kv_type != "f16":
-            if config.kv_type not in KV_TYPES:
+        if used.kv_type != "f16":
+            if used.kv_type not in KV_TYPES:
                 raise ModelLoadError(
-                    f"unknown KV cache type {config.kv_type!r}; use one of {', '.join(KV_TYPES)}"
+                    f"unknown KV cache type {used.kv_type!r}; use one of {', '.join(KV_TYPES)}"
                 )
-            kwargs["type_k"] = kwargs["type_v"] = KV_TYPES[config.kv_type]
-        flash_attn = config.flash_attn or "type_v" in kwargs
+            kwargs["type_k"] = kwargs["type_v"] = KV_TYPES[str(used.kv_type)]
+        flash_attn = used.flash_attn
         _LlamaLog.lines.clear()
         _LlamaLog.weight_buffers.clear()
         try:
@@ -509,10 +496,4 @@ def _n_swa(llama: Any) -> int:
         return 1  # unknown: assume a window, which only costs re-evaluation
 
 
-def _n_ctx_train(path: Path) -> int:
-    from assistant.llm.gguf import read_gguf_info
-
-    try:
-        return read_gguf_info(path).context_length or 0
-    except Exception:
-        return 0
+__all__ = ["EngineConfig", "LlamaEngine", "physical_cores", "resolve_config"]

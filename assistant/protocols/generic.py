@@ -21,7 +21,16 @@ import json
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from assistant.events import Done, Event, StopReason, TextDelta, ThoughtDelta, ToolCallError
+from assistant.events import (
+    Done,
+    Event,
+    Notice,
+    StopReason,
+    TextDelta,
+    ThoughtDelta,
+    ToolCall,
+    ToolCallError,
+)
 from assistant.llm.engine import GeneratedToken, GrammarSpec
 from assistant.llm.tokenizer import Tokenizer
 from assistant.protocols.base import (
@@ -59,7 +68,14 @@ from assistant.toolspec import ToolSpec
 
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
-_TAGS = (CALL_OPEN, CALL_CLOSE, THINK_OPEN, THINK_CLOSE)
+# Tool results go back to the model in these; the model never writes one.
+RESPONSE_OPEN, RESPONSE_CLOSE = "<tool_response>", "</tool_response>"
+_TAGS = (CALL_OPEN, CALL_CLOSE, THINK_OPEN, THINK_CLOSE, RESPONSE_OPEN, RESPONSE_CLOSE)
+# What the user is told when the model writes a tool result itself.
+IMITATED_RESPONSE = (
+    f"the model wrote a tool result itself ({RESPONSE_OPEN}…) instead of waiting for one; "
+    "that text and what followed it were dropped"
+)
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
@@ -166,7 +182,7 @@ class GenericProtocol:
         # No tool list: the history shows every call as written, known or not.
         parser = GenericStreamParser(None, ends, self.tokenizer.is_control)
         events = parser.feed_text(text) + parser.finish()
-        calls = tuple(e for e in events if not isinstance(e, TextDelta | ThoughtDelta | Done))
+        calls = tuple(e for e in events if isinstance(e, ToolCall | ToolCallError))
         if text != text.strip():
             return ModelOutput(text.strip(), None, calls=calls)
         return ModelOutput(text, tuple(kept), calls=calls)
@@ -284,7 +300,14 @@ def _held_back(text: str) -> int:
 
 class GenericStreamParser:
     """Tags are plain text here, so the parser scans decoded text, holding back
-    a possible partial tag at the end of each chunk."""
+    a possible partial tag at the end of each chunk.
+
+    Text that imitates the protocol is neither a call nor the answer, as on the
+    Gemma 4 path (gemma4_parser.py): a `<tool_response>` the model writes
+    itself ends its turn there, as Gemma 4's `<|tool_response>` does (what
+    follows is an invented result and whatever the model made of it), and the
+    user gets a `Notice` instead of that text; a stray `</tool_call>` or
+    `</tool_response>` is dropped, like a stray Gemma 4 marker."""
 
     def __init__(
         self,
@@ -297,7 +320,7 @@ class GenericStreamParser:
         self._is_control = is_control
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buf = ""
-        self._mode = "text"  # text | think | call
+        self._mode = "text"  # text | think | call | ended (after an imitated result)
         self._call = ""
         self._calls = 0
         self._ended = False
@@ -317,12 +340,14 @@ class GenericStreamParser:
             return [ToolCallError(f"internal parser error: {exc!r}", "")]
 
     def feed_text(self, text: str) -> list[Event]:
+        if self._mode == "ended":
+            return []
         self._buf += text
         events: list[Event] = []
         while True:
             tags = {
-                "text": (THINK_OPEN, CALL_OPEN),
-                "think": (THINK_CLOSE, CALL_OPEN),
+                "text": (THINK_OPEN, CALL_OPEN, RESPONSE_OPEN, CALL_CLOSE, RESPONSE_CLOSE),
+                "think": (THINK_CLOSE, CALL_OPEN, RESPONSE_OPEN),
                 "call": (CALL_CLOSE,),
             }[self._mode]
             hits = [(self._buf.find(t), t) for t in tags if t in self._buf]
@@ -337,13 +362,18 @@ class GenericStreamParser:
             self._buf = self._buf[pos + len(tag) :]
             if tag == CALL_OPEN:
                 self._mode, self._call = "call", ""
-            elif tag == CALL_CLOSE:
+            elif tag == CALL_CLOSE and self._mode == "call":
                 events.append(self._parse_call(self._call))
                 self._mode = "text"
             elif tag == THINK_OPEN:
                 self._mode = "think"
-            else:
+            elif tag == RESPONSE_OPEN:
+                self._mode, self._buf, self._ended = "ended", "", True
+                events.append(Notice(IMITATED_RESPONSE, warning=True))
+                return events
+            elif tag == THINK_CLOSE:
                 self._mode = "text"
+            # else: a stray closing tag in the text, dropped
 
     def _emit(self, text: str) -> list[Event]:
         if not text:
@@ -380,7 +410,9 @@ class GenericStreamParser:
         try:
             tail = self._decoder.decode(b"", final=True) + self._buf
             self._buf = ""
-            if self._mode == "call":
+            if self._mode == "ended":
+                pass
+            elif self._mode == "call":
                 self._calls += 1
                 why = (
                     "cut off by the token limit"

@@ -4,7 +4,9 @@
   thoughts dimmed or hidden, one status line per tool call, edits as coloured
   diffs, a footer with context use and speed.
 - `PlainRenderer`: not a terminal. Text as it comes on stdout, everything else
-  as plain lines on stderr, no ANSI codes.
+  as plain lines on stderr (one line as each step starts, so a script's log
+  shows progress), no ANSI codes. For `edit` (`answer_to_stderr`) stdout holds
+  the diff only.
 - `JsonRenderer`: `--json`. One JSON object per line on stdout.
 """
 
@@ -329,8 +331,12 @@ class RichRenderer:
         self.console.print(text, markup=False, highlight=False)
 
     def markdown(self, text: str) -> None:
+        """A whole answer drawn as a streamed one is (same width, same
+        Markdown rendering), e.g. the last exchange of a resumed chat."""
         self.close()
-        self.console.print(Markdown(text, code_theme=CODE_THEME))
+        stream = _MarkdownStream(self.console)
+        stream.add(text)
+        stream.finish()
 
     def warn(self, text: str) -> None:
         self.close()
@@ -361,19 +367,26 @@ class RichRenderer:
 
 
 class PlainRenderer:
-    """No terminal: the answer text on `out`, the rest as plain lines on `err`."""
+    """No terminal: the answer text on `out`, the rest as plain lines on `err`;
+    `diff()` (a dry run's combined diff) on `diff_out`, `out` unless given."""
 
     def __init__(
-        self, out: TextIO | None = None, err: TextIO | None = None, show_thoughts: bool = False
+        self,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        show_thoughts: bool = False,
+        diff_out: TextIO | None = None,
     ) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
+        self.diff_out = diff_out or self.out
         self.show_thoughts = show_thoughts
         self.tool_diffs = True
         self._shown_diffs: set[str] = set()
         self._at_line_start = True
         self._answer_started = False
         self._last_stats: StepStats | None = None
+        self._step = 0  # of the current turn; counted from the steps' Progress
 
     def _text(self, text: str) -> None:
         self.out.write(text)
@@ -387,9 +400,23 @@ class PlainRenderer:
         self.err.write(text + "\n")
         self.err.flush()
 
+    def _progress(self, text: str) -> None:
+        """A sign of life on stderr: no spinner here, and a step can take a
+        minute on a slow machine, so a script's log would look hung."""
+        if self._step:
+            self._line(f"step {self._step}: {text}…")
+
     def __call__(self, event: AgentEvent) -> None:
         event = for_terminal(event)
-        if isinstance(event, TextDelta):
+        if isinstance(event, Progress):
+            if event.step:
+                self._step = event.step
+                self._progress(event.message)
+            elif not event.done:  # "writing edit_file call"; not each batch of the prompt
+                self._progress(event.message)
+        elif isinstance(event, ToolStarted):
+            self._progress(call_summary(event.name, event.arguments))
+        elif isinstance(event, TextDelta):
             if not self._answer_started:
                 if not event.text.strip():
                     return  # leading blank lines of an answer
@@ -415,6 +442,7 @@ class PlainRenderer:
         elif isinstance(event, TurnFinished):
             if not self._at_line_start:
                 self._text("\n")
+            self._step = 0
             self.err.write(footer_text(self._last_stats, event) + "\n")
             self.err.flush()
 
@@ -428,7 +456,11 @@ class PlainRenderer:
         self._line(f"warning: {text}")
 
     def diff(self, diff: str) -> None:
-        self._text(diff if diff.endswith("\n") else diff + "\n")
+        if self.diff_out is self.out:
+            self._text(diff if diff.endswith("\n") else diff + "\n")
+            return
+        self.diff_out.write(diff if diff.endswith("\n") else diff + "\n")
+        self.diff_out.flush()
 
     def record(self, kind: str, **fields: Any) -> None:
         return
@@ -546,15 +578,20 @@ def make_renderer(
     show_thoughts: bool,
     stream: TextIO | None = None,
     tool_diffs: bool = True,
+    answer_to_stderr: bool = False,
 ) -> AnyRenderer:
     """JSON when asked; Rich on a terminal; plain text otherwise. `tool_diffs`
-    False: tool results show no diff (the caller prints a combined one)."""
+    False: tool results show no diff (the caller prints a combined one).
+    `answer_to_stderr` (edit, not a terminal): the model's words and every
+    other line go to stderr, so stdout holds only the diff `diff()` prints."""
     out = stream or sys.stdout
     if as_json:
         return JsonRenderer(out)
     renderer: RichRenderer | PlainRenderer
     if out.isatty():
         renderer = RichRenderer(Console(file=out, highlight=False), show_thoughts=show_thoughts)
+    elif answer_to_stderr:
+        renderer = PlainRenderer(sys.stderr, sys.stderr, show_thoughts, diff_out=out)
     else:
         renderer = PlainRenderer(out, sys.stderr, show_thoughts=show_thoughts)
     renderer.tool_diffs = tool_diffs

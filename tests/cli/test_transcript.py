@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from assistant.agent.session import Kind, Segment
 from assistant.cli.chat import resume_recap
-from assistant.cli.transcript import last_exchange, markdown_transcript
+from assistant.cli.transcript import (
+    Recap,
+    attached_block,
+    last_exchange,
+    markdown_transcript,
+    split_attached,
+)
 from assistant.events import ToolFinished
 from assistant.protocols.base import ToolResult
 from assistant.ui.render import outcome_line
@@ -37,7 +43,24 @@ def test_resume_shows_the_last_exchange() -> None:
     assert last_exchange(SEGMENTS) == ("Thanks", "You're welcome.")
     assert last_exchange([]) is None
     recap = resume_recap(SEGMENTS)
-    assert "last exchange" in recap and "> Thanks" in recap and "You're welcome." in recap
+    assert recap == Recap("Thanks", (), "You're welcome.")
+
+
+def test_attachments_are_shown_as_names_not_contents() -> None:
+    """Issue 21 (3): the resumed chat and the saved transcript show what the
+    user typed and `[attached: …]`, not the wrapper the model reads."""
+    block = attached_block(["calc/ops.py\n   1| def add(a, b):\n\n   3| x = 1"], ["calc/ops.py"])
+    message = f"{block}\n\nWhat does add do?\n\nBe brief."
+    assert split_attached(message) == ("What does add do?\n\nBe brief.", ["calc/ops.py"])
+    assert split_attached("plain question") == ("plain question", [])
+    segments = [
+        Segment(Kind.USER, [], 1, text=message),
+        Segment(Kind.MODEL, [], 1, text="It adds."),
+    ]
+    recap = resume_recap(segments)
+    assert recap == Recap("What does add do?\n\nBe brief.", ("calc/ops.py",), "It adds.")
+    text = markdown_transcript(segments, "m.gguf", "/r")
+    assert "def add" not in text and "[attached: calc/ops.py]" in text
 
 
 def test_tool_status_is_a_short_human_line() -> None:

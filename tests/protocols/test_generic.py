@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from assistant.events import Done, StopReason, TextDelta, ThoughtDelta, ToolCall, ToolCallError
+from assistant.events import (
+    Done,
+    Notice,
+    StopReason,
+    TextDelta,
+    ThoughtDelta,
+    ToolCall,
+    ToolCallError,
+)
 from assistant.llm.engine import GeneratedToken
 from assistant.protocols.base import Message, Role, ToolResult
 from assistant.protocols.detect import make_protocol, protocol_for_metadata, protocol_for_template
@@ -141,3 +149,30 @@ def test_generic_required_grammar(generic: GenericProtocol, smol: Any) -> None:
         tok.tokenize('<tool_call>\n{"name":"read_file","arguments":{"path":"zz.py"}}')
     )
     assert not checker.accepts(tok.tokenize('<tool_call>\n{"name":"search","arguments":{}}'))
+
+
+def test_text_imitating_a_tool_result_is_a_notice_not_the_answer(generic: GenericProtocol) -> None:
+    """Issue 21 (1): SmolLM2 wrote `<tool_response>{…}</tool_response>` as plain
+    text and it reached `edit`'s stdout. As on the Gemma 4 path, a result the
+    model writes itself ends its turn there: a notice for the user, no answer
+    text; a real call before it still runs. Stray closing tags are dropped."""
+    imitation = (
+        'Done.</tool_call>\n<tool_response>{"name": "write_file", "content": "ok: wrote calc/ops.py"}'
+        "</tool_response>\nThe function sub was added."
+    )
+    events = _stream(generic, imitation)
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)).strip() == "Done."
+    notices = [e for e in events if isinstance(e, Notice)]
+    assert len(notices) == 1 and "wrote a tool result itself" in notices[0].text
+    assert events[-1] == Done(StopReason.END_OF_TURN)
+    called = _stream(
+        generic,
+        '<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n</tool_call>'
+        '<tool_response>{"name": "read_file", "content": "made up"}</tool_response>',
+    )
+    assert [e.name for e in called if isinstance(e, ToolCall)] == ["read_file"]
+    assert not [e for e in called if isinstance(e, TextDelta)]
+    assert called[-1] == Done(StopReason.TOOL_CALL)
+    # The history reader counts calls only, not the notice.
+    ids = generic.tokenizer.tokenize(imitation)
+    assert generic.read_output(ids).calls == ()

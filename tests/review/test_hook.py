@@ -121,7 +121,8 @@ def test_status_and_uninstall_cli(repo: Path, replay_env: dict[str, str]) -> Non
     assistant(repo, "hook", "install", env=replay_env)
     out = assistant(repo, "hook", "status", env=replay_env).stdout
     assert "pre-commit hook: installed" in out and "review --staged" in out
-    assert "not installed" in assistant(repo, "hook", "uninstall", env=replay_env).stdout
+    removed = assistant(repo, "hook", "uninstall", env=replay_env).stdout
+    assert "removed the assistant pre-commit hook" in removed and "not installed" not in removed
     assert not (repo / ".git/hooks/pre-commit").exists()
     # Another tool's hook is never removed.
     other = repo / ".git/hooks/pre-commit"
@@ -215,3 +216,40 @@ def test_commit_all_reviews_the_temporary_index(repo: Path, replay_env: dict[str
     proc = commit(repo, replay_env, "-a")
     assert proc.returncode != 0 and "app/store.py:15" in proc.stdout + proc.stderr
     assert head(repo) == before
+
+
+def test_uninstall_says_what_it_removed_and_restored(
+    repo: Path, replay_env: dict[str, str]
+) -> None:
+    """Issue 21 (4): after a real install, `hook uninstall` printed `pre-commit
+    hook: not installed (…)`, the words for "there was nothing to remove". Now
+    it names what it removed and what it put back; a commit then runs the
+    restored hook and no review, and a second uninstall says nothing was there."""
+    original = repo / ".git/hooks/pre-commit"
+    original.write_text(OLD_HOOK)
+    original.chmod(0o755)
+    installed = assistant(repo, "hook", "install", "--fail-on", "error", env=replay_env)
+    assert installed.returncode == 0, installed.stderr
+    log = repo / ".git/old-hook.log"
+    refused = commit(repo, replay_env)  # through the installed hook: the review refuses
+    assert refused.returncode != 0 and "empty key" in refused.stdout + refused.stderr
+    assert log.read_text() == "old hook ran\n"
+
+    proc = assistant(repo, "hook", "uninstall", env=replay_env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"removed the assistant pre-commit hook ({original})"
+    chained = original.parent / hook.CHAINED_NAME
+    assert lines[1] == f"restored the earlier pre-commit hook it had kept ({chained} -> {original})"
+    assert "not installed" not in proc.stdout
+    assert original.read_text() == OLD_HOOK
+
+    done = commit(repo, replay_env)  # the restored hook runs; the review does not
+    assert done.returncode == 0, done.stderr
+    assert "empty key" not in done.stdout + done.stderr
+    assert log.read_text() == "old hook ran\n" * 2
+
+    original.unlink()
+    again = assistant(repo, "hook", "uninstall", env=replay_env)
+    assert again.returncode == 0
+    assert again.stdout.startswith("nothing to remove: no assistant pre-commit hook in")

@@ -51,7 +51,9 @@ def test_slash_test_runs_the_loop_and_feeds_the_failure(app: ChatApp) -> None:
     turns_before = app.runtime.session.turns
     assert app.command(f"/test {PYTEST}")
     text = output(app)
-    assert text.count("✗ test failed") == 2  # the first check and the one after the fix round
+    # One line per check: the first and the one after the fix round (issue 21).
+    assert text.count("✗ round 1/2: ") == 1 and text.count("✗ round 2/2: ") == 1, text
+    assert "1 failed (test_calc.py::test_add)" in text
     assert "assert add(2, 3) == 5" in text
     assert "still fail" in text and "assistant undo" in text
     assert app.runtime.session.turns == turns_before + 1  # one fix round, capped

@@ -219,3 +219,32 @@ def test_bad_check_settings_are_usage_errors(tmp_path: Path, bad: str) -> None:
     user.write_text(bad + "\n")
     with pytest.raises(UsageError):
         load_settings(None, user_file=user, environ={})
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_each_round_is_one_line_and_the_output_shows_once(tmp_path: Path, verbose: bool) -> None:
+    """Issue 21 (2): the user saw the whole test output on every round. Real
+    pytest fails three times here; the user gets one line per round naming what
+    failed, the output once (every round with --verbose)."""
+    import io
+
+    from assistant.cli.verify import CheckDisplay
+    from assistant.ui.render import PlainRenderer
+
+    root = make_project(tmp_path / "p")
+    out, err = io.StringIO(), io.StringIO()
+    display = CheckDisplay(PlainRenderer(out, err), as_json=False, rounds=2, verbose=verbose)
+    report = fix_loop(
+        lambda message: TurnFinished("", Outcome.DONE, 1, 0, (), GenerationStats()),
+        [CheckCommand(CheckKind.TEST, PYTEST)],
+        root,
+        ["calc.py"],
+        rounds=2,
+        on_check=display,
+    )
+    assert not report.passed and report.rounds == 2
+    lines = err.getvalue().splitlines()
+    assert lines == [
+        f"warning: ✗ round {n}/3: {PYTEST}: 1 failed (test_calc.py::test_add)" for n in (1, 2, 3)
+    ]
+    assert out.getvalue().count("E       assert -1 == 5") == (3 if verbose else 1)
