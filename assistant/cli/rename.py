@@ -77,7 +77,9 @@ def _spec_relative(root: Path, old: str) -> str:
 def register(app: typer.Typer) -> None:
     @app.command("rename", help=RENAME_HELP)
     def rename_command(
-        old: Annotated[str, typer.Argument(help="what to rename: NAME, FILE::Qual.NAME or FILE:LINE[:COL]")],
+        old: Annotated[
+            str, typer.Argument(help="what to rename: NAME, FILE::Qual.NAME or FILE:LINE[:COL]")
+        ],
         new: Annotated[str, typer.Argument(help="the new name")],
         paths: Annotated[
             list[str] | None,

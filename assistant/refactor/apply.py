@@ -39,7 +39,11 @@ def apply_plan(plan: RenamePlan, journal: UndoJournal) -> list[str]:
         restored = _restore(sandbox, journal, done)
         raise RenameWriteFailed(
             f"could not write {change.rel} ({why}); "
-            + (f"restored the {restored} file(s) already written" if done else "nothing was changed")
+            + (
+                f"restored the {restored} file(s) already written"
+                if done
+                else "nothing was changed"
+            )
         ) from None
     finally:
         sandbox.close()

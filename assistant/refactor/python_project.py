@@ -19,8 +19,8 @@ from posixpath import dirname
 from tree_sitter import Node
 
 from assistant.refactor.python_scopes import (
-    BindKind,
     Binding,
+    BindKind,
     FileScopes,
     Scope,
     ScopeKind,
@@ -87,7 +87,9 @@ def module_names(files: set[str]) -> dict[str, str]:
         if not parts:
             continue
         i = len(dirs)
-        while i > 0 and any(f"{'/'.join(dirs[:i])}/__init__.{ext}" in files for ext in ("py", "pyi")):
+        while i > 0 and any(
+            f"{'/'.join(dirs[:i])}/__init__.{ext}" in files for ext in ("py", "pyi")
+        ):
             i -= 1
         name = ".".join(parts[i:]) or ".".join(parts)
         if name not in names or rel.endswith(".py"):
@@ -158,7 +160,9 @@ class PythonProject:
         if ra != rb:
             self._parent[ra] = rb
 
-    def module_member(self, module: str, name: str, seen: frozenset[str] = frozenset()) -> Sym | None:
+    def module_member(
+        self, module: str, name: str, seen: frozenset[str] = frozenset()
+    ) -> Sym | None:
         """The symbol `module.name`, following the module's star imports."""
         rel = self.module_rel(module)
         if rel is None or module in seen:
@@ -323,8 +327,12 @@ class PythonProject:
             func = node.child_by_field_name("function")
             if func is None:
                 return None
-            if func.type == "identifier" and func.text == b"super" and resolve(scope, "super") is None:
-                method = scope
+            if (
+                func.type == "identifier"
+                and func.text == b"super"
+                and resolve(scope, "super") is None
+            ):
+                method: Scope | None = scope
                 while method is not None and method.method_of is None:
                     method = method.parent
                 if method is not None and method.method_of is not None:
@@ -426,8 +434,8 @@ class PythonProject:
             module = self.absolute(fs.rel, b.module, b.level)
             if self.module_rel(f"{module}.{b.imported}") is not None:
                 return ModuleV(f"{module}.{b.imported}")
-            other = self.module_member(module, b.imported)
-            return None if other is None else self.value_of_sym(other)
+            member = self.module_member(module, b.imported)
+            return None if member is None else self.value_of_sym(member)
         return None
 
 

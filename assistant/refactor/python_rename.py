@@ -69,9 +69,7 @@ def _candidates_in(project: PythonProject, fs: FileScopes, spec: TargetSpec) -> 
         if bindings:
             b = bindings[0]
             sym = Sym(fs.rel, scope.id, name)
-            out.append(
-                Candidate(fs.rel, b.line, _qual(scope, name), _kind(scope, b.kind), sym)
-            )
+            out.append(Candidate(fs.rel, b.line, _qual(scope, name), _kind(scope, b.kind), sym))
         elif scope.kind is ScopeKind.CLASS and name in scope.instance_attrs:
             node = scope.instance_attrs[name][0]
             sym = Sym(fs.rel, scope.id, name)
@@ -114,9 +112,7 @@ def _at_position(project: PythonProject, fs: FileScopes, spec: TargetSpec) -> Ca
             + ("" if spec.column else "; add the column (FILE:LINE:COL)")
         )
     if len(syms) > 1:
-        names = ", ".join(
-            f"{u.name} (column {u.node.start_point[1] + 1})" for u in syms.values()
-        )
+        names = ", ".join(f"{u.name} (column {u.node.start_point[1] + 1})" for u in syms.values())
         raise RenameRefused(f"several names at {spec.text}: {names}; add the column")
     root, use = next(iter(syms.items()))
     scope = project.scope_of(root.rel, root.scope)
@@ -271,14 +267,15 @@ def _check_clashes(
                 )
             for fs in project.parsed():
                 for sub in fs.scopes:
-                    if sub.kind is ScopeKind.CLASS and (
-                        new in sub.bindings or new in sub.instance_attrs
+                    if (
+                        sub.kind is ScopeKind.CLASS
+                        and (new in sub.bindings or new in sub.instance_attrs)
+                        and cls in project.mro(ClassV(fs.rel, sub.id))[1:]
                     ):
-                        if cls in project.mro(ClassV(fs.rel, sub.id))[1:]:
-                            raise _clash(
-                                f"{new} already exists in subclass {sub.qualname} "
-                                f"({fs.rel}:{_first_binding_line(sub, new)})"
-                            )
+                        raise _clash(
+                            f"{new} already exists in subclass {sub.qualname} "
+                            f"({fs.rel}:{_first_binding_line(sub, new)})"
+                        )
     # 2. a renamed use would be captured by a NEW bound between it and its definition
     for fs, use in renamed:
         if use.kind is not UseKind.NAME:
@@ -294,10 +291,10 @@ def _check_clashes(
             cur = cur.parent
     # 3. an existing use of NEW would be captured by the renamed definition
     for (rel, _sid), scope in scopes.items():
-        fs = project.parse(rel)
-        if fs is None:
+        home_fs = project.parse(rel)
+        if home_fs is None:
             continue
-        for use in fs.uses_named(new):
+        for use in home_fs.uses_named(new):
             if use.kind is not UseKind.NAME or not _sees(use.scope, scope):
                 continue
             now = resolve(use.scope, new)

@@ -329,9 +329,7 @@ class _Builder:
                 annotation = param.child_by_field_name("type")
                 ident = next((c for c in param.named_children if c.type == "identifier"), None)
                 if ident is None:  # *args: T / **kw: T
-                    splat = next(
-                        (c for c in param.named_children if c.type != "type"), None
-                    )
+                    splat = next((c for c in param.named_children if c.type != "type"), None)
                     if splat is not None:
                         ident = next(
                             (c for c in splat.named_children if c.type == "identifier"), None
@@ -343,9 +341,14 @@ class _Builder:
             if ident is None:
                 continue
             text = _text(ident)
-            if first and inner.method_of is not None and param.type in (
-                "identifier",
-                "typed_parameter",
+            if (
+                first
+                and inner.method_of is not None
+                and param.type
+                in (
+                    "identifier",
+                    "typed_parameter",
+                )
             ):
                 inner.self_name = text
             first = False
@@ -440,7 +443,9 @@ class _Builder:
         name = node.child_by_field_name("name")
         if name is not None:
             self.uses.append(Use(UseKind.NAME, name, scope, store=True))
-            target.bind(Binding(_text(name), BindKind.ASSIGN, name, node.child_by_field_name("value")))
+            target.bind(
+                Binding(_text(name), BindKind.ASSIGN, name, node.child_by_field_name("value"))
+            )
         self.push(node.child_by_field_name("value"), scope)
 
     def global_(self, node: Node, scope: Scope, ctx: int) -> None:
@@ -492,9 +497,7 @@ class _Builder:
                     )
             elif item.type == "dotted_name" and item.named_children:
                 first = item.named_children[0]
-                scope.bind(
-                    Binding(_text(first), BindKind.IMPORT, first, module=_text(first))
-                )
+                scope.bind(Binding(_text(first), BindKind.IMPORT, first, module=_text(first)))
 
     def import_from(self, node: Node, scope: Scope, ctx: int) -> None:
         module_node = node.child_by_field_name("module_name")

@@ -150,7 +150,7 @@ def plan_rename(
     write) with the reason. `paths` are repo-relative."""
     spec = parse_target(old)
     sources = sources or Sources(root)
-    files = sources.list()
+    files = sources.list_files()
     narrow = [p.strip("/") for p in (paths or []) if p.strip("/") not in ("", ".")]
     language = _language(spec, files, narrow)
     if language == "python":

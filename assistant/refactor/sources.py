@@ -39,7 +39,7 @@ class Sources:
     def __post_init__(self) -> None:
         self.root = Path(os.path.realpath(self.root))
 
-    def list(self, languages: frozenset[str] = RENAME_LANGUAGES) -> list[str]:
+    def list_files(self, languages: frozenset[str] = RENAME_LANGUAGES) -> list[str]:
         """The files of those languages; symlinks that leave the repository are
         recorded as skipped (the listing itself leaves them out)."""
 
@@ -83,7 +83,9 @@ class Sources:
                 self.skipped[rel] = Skip("not a regular file")
                 return None
             if st.st_nlink > 1:
-                self.skipped[rel] = Skip(f"has {st.st_nlink} hard links (another may be outside)", True)
+                self.skipped[rel] = Skip(
+                    f"has {st.st_nlink} hard links (another may be outside)", True
+                )
                 return None
             if st.st_size > self.max_bytes:
                 self.skipped[rel] = Skip(

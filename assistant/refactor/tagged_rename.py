@@ -52,10 +52,54 @@ class Grammar:
 
 
 _JS_RESERVED = frozenset(
-    "break case catch class const continue debugger default delete do else enum export "
-    "extends false finally for function if import in instanceof new null return super "
-    "switch this throw true try typeof var void while with yield let static implements "
-    "interface package private protected public await".split()
+    [
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "debugger",
+        "default",
+        "delete",
+        "do",
+        "else",
+        "enum",
+        "export",
+        "extends",
+        "false",
+        "finally",
+        "for",
+        "function",
+        "if",
+        "import",
+        "in",
+        "instanceof",
+        "new",
+        "null",
+        "return",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typeof",
+        "var",
+        "void",
+        "while",
+        "with",
+        "yield",
+        "let",
+        "static",
+        "implements",
+        "interface",
+        "package",
+        "private",
+        "protected",
+        "public",
+        "await",
+    ]
 )
 GRAMMARS: dict[str, Grammar] = {
     "javascript": Grammar(
@@ -86,25 +130,110 @@ GRAMMARS: dict[str, Grammar] = {
         frozenset({"function_declaration", "method_declaration", "func_literal"}),
         frozenset({"short_var_declaration", "var_spec", "parameter_declaration", "const_spec"}),
         frozenset(
-            "break case chan const continue default defer else fallthrough for func go goto "
-            "if import interface map package range return select struct switch type var".split()
+            [
+                "break",
+                "case",
+                "chan",
+                "const",
+                "continue",
+                "default",
+                "defer",
+                "else",
+                "fallthrough",
+                "for",
+                "func",
+                "go",
+                "goto",
+                "if",
+                "import",
+                "interface",
+                "map",
+                "package",
+                "range",
+                "return",
+                "select",
+                "struct",
+                "switch",
+                "type",
+                "var",
+            ]
         ),
     ),
     "rust": Grammar(
-        frozenset({"identifier", "field_identifier", "type_identifier", "shorthand_field_identifier"}),
+        frozenset(
+            {"identifier", "field_identifier", "type_identifier", "shorthand_field_identifier"}
+        ),
         frozenset({"function_item", "closure_expression"}),
         frozenset({"let_declaration", "parameter", "closure_parameters"}),
         frozenset(
-            "as async await break const continue crate dyn else enum extern false fn for if impl "
-            "in let loop match mod move mut pub ref return self Self static struct super trait "
-            "true type unsafe use where while abstract become box do final macro override priv "
-            "typeof unsized virtual yield try".split()
+            [
+                "as",
+                "async",
+                "await",
+                "break",
+                "const",
+                "continue",
+                "crate",
+                "dyn",
+                "else",
+                "enum",
+                "extern",
+                "false",
+                "fn",
+                "for",
+                "if",
+                "impl",
+                "in",
+                "let",
+                "loop",
+                "match",
+                "mod",
+                "move",
+                "mut",
+                "pub",
+                "ref",
+                "return",
+                "self",
+                "Self",
+                "static",
+                "struct",
+                "super",
+                "trait",
+                "true",
+                "type",
+                "unsafe",
+                "use",
+                "where",
+                "while",
+                "abstract",
+                "become",
+                "box",
+                "do",
+                "final",
+                "macro",
+                "override",
+                "priv",
+                "typeof",
+                "unsized",
+                "virtual",
+                "yield",
+                "try",
+            ]
         ),
     ),
 }
 _SKIP = frozenset(
-    {"comment", "line_comment", "block_comment", "string", "string_literal", "raw_string_literal",
-     "interpreted_string_literal", "string_fragment", "regex"}
+    {
+        "comment",
+        "line_comment",
+        "block_comment",
+        "string",
+        "string_literal",
+        "raw_string_literal",
+        "interpreted_string_literal",
+        "string_fragment",
+        "regex",
+    }
 )
 
 
@@ -175,7 +304,9 @@ def _locals_of(fn: Node, name: bytes, grammar: Grammar) -> bool:
     return False
 
 
-def _occurrences(rel: str, data: bytes, lang: str, name: str, grammar: Grammar) -> tuple[list[Occurrence], bool]:
+def _occurrences(
+    rel: str, data: bytes, lang: str, name: str, grammar: Grammar
+) -> tuple[list[Occurrence], bool]:
     tree = get_parser(lang).parse(data)
     word = name.encode("utf-8")
     out: list[Occurrence] = []

@@ -64,7 +64,9 @@ def parse_target(text: str) -> TargetSpec:
 
 
 def _is_name(text: str) -> bool:
-    return text.isidentifier() or (text.isascii() and re.fullmatch(r"[A-Za-z_$][\w$]*", text) is not None)
+    return text.isidentifier() or (
+        text.isascii() and re.fullmatch(r"[A-Za-z_$][\w$]*", text) is not None
+    )
 
 
 def check_new_name(new: str, reserved: frozenset[str]) -> None:

@@ -189,7 +189,9 @@ class Outcome:
         return not self.ours_error and not self.rope_error and self.ours == self.rope
 
     def differing_files(self) -> list[str]:
-        return sorted(f for f in set(self.ours) | set(self.rope) if self.ours.get(f) != self.rope.get(f))
+        return sorted(
+            f for f in set(self.ours) | set(self.rope) if self.ours.get(f) != self.rope.get(f)
+        )
 
 
 def ours_rename(repo: Path, pick: Pick, new: str) -> dict[str, str]:
@@ -259,7 +261,9 @@ def show_difference(outcome: Outcome, repo: Path) -> str:
         base = (repo / rel).read_text(encoding="utf-8")
         ours = outcome.ours.get(rel, base).splitlines()
         rope = outcome.rope.get(rel, base).splitlines()
-        for line in difflib.unified_diff(rope, ours, f"rope/{rel}", f"ours/{rel}", n=0, lineterm=""):
+        for line in difflib.unified_diff(
+            rope, ours, f"rope/{rel}", f"ours/{rel}", n=0, lineterm=""
+        ):
             lines.append("  " + line)
     return "\n".join(lines)
 
@@ -278,14 +282,20 @@ def main() -> None:
         start = time.perf_counter()
         outcomes = compare(repo, picks)
         same = sum(o.identical for o in outcomes)
-        print(f"{args.project}: {same} identical of {len(outcomes)} renames "
-              f"({time.perf_counter() - start:.1f} s)")
+        print(
+            f"{args.project}: {same} identical of {len(outcomes)} renames "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
         for kind in KINDS:
             of_kind = [o for o in outcomes if o.pick.kind == kind]
             print(f"  {kind}: {sum(o.identical for o in of_kind)}/{len(of_kind)}")
         for outcome in outcomes:
             if not outcome.identical:
-                print(show_difference(outcome, repo) if args.verbose else f"  differs: {outcome.pick.kind} {outcome.pick.spec}")
+                print(
+                    show_difference(outcome, repo)
+                    if args.verbose
+                    else f"  differs: {outcome.pick.kind} {outcome.pick.spec}"
+                )
 
 
 if __name__ == "__main__":
