@@ -70,7 +70,7 @@ def test_nested_functions_and_nonlocal(tmp_path: Path) -> None:
         "count = 'module'\n"
     )
     root = init_repo(tmp_path / "r", {"m.py": src})
-    after, plan = rename_texts(root, "m.py::outer.count", "n")
+    after, _ = rename_texts(root, "m.py::outer.count", "n")
     assert after["m.py"] == (
         "def outer():\n"
         "    n = 0\n"
@@ -234,7 +234,7 @@ def test_rename_that_a_local_would_shadow_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("new", ["class", "None", "lambda", "2fast", "a-b", ""])
 def test_rename_to_keyword_or_non_identifier_is_refused(tmp_path: Path, new: str) -> None:
     root = init_repo(tmp_path / "r", {"m.py": "def f():\n    pass\n"})
-    with pytest.raises(RenameRefused, match="keyword|not an identifier"):
+    with pytest.raises(RenameRefused, match=r"keyword|not an identifier"):
         rename_texts(root, "f", new)
 
 
