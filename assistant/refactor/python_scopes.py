@@ -11,6 +11,8 @@ names refer to across files is `python_project`'s job; this module sees one file
 from __future__ import annotations
 
 import enum
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -125,12 +127,18 @@ class FileScopes:
     scopes: list[Scope]
     uses: list[Use]
     error_line: int = 0  # first line of a syntax error (0: none)
+    _by_name: dict[str, list[Use]] | None = field(default=None, repr=False)
 
     def scope(self, scope_id: int) -> Scope:
         return self.scopes[scope_id]
 
     def uses_named(self, name: str) -> list[Use]:
-        return [use for use in self.uses if use.name == name]
+        if self._by_name is None:
+            index: dict[str, list[Use]] = {}
+            for use in self.uses:
+                index.setdefault(use.name, []).append(use)
+            self._by_name = index
+        return self._by_name.get(name, [])
 
 
 def _text(node: Node) -> str:
@@ -646,10 +654,25 @@ def _first_error_line(root: Node) -> int:
     return root.start_point[0] + 1
 
 
+_CACHE: OrderedDict[tuple[str, bytes], FileScopes] = OrderedDict()
+CACHE_FILES = 4000  # analyses kept per process (a chat session renames more than once)
+
+
 def analyze(rel: str, source: bytes) -> FileScopes:
-    """The scopes, bindings and name uses of one Python file."""
+    """The scopes, bindings and name uses of one Python file (kept per process,
+    keyed by path and content hash, so a second rename re-reads but does not
+    re-parse an unchanged file)."""
+    key = (rel, hashlib.blake2b(source, digest_size=16).digest())
+    found = _CACHE.get(key)
+    if found is not None:
+        _CACHE.move_to_end(key)
+        return found
     tree = get_parser("python").parse(source)
-    return _Builder(rel, source).run(tree.root_node)
+    result = _Builder(rel, source).run(tree.root_node)
+    _CACHE[key] = result
+    while len(_CACHE) > CACHE_FILES:
+        _CACHE.popitem(last=False)
+    return result
 
 
 __all__ = [
