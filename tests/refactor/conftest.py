@@ -18,3 +18,6 @@ def rename_texts(
     plan = plan_rename(root, old, new, paths)
     after = {c.rel: c.after.decode("utf-8") for c in plan.changes}
     return after, plan
+
+
+from tests.agent.conftest import demo_repo  # noqa: E402, F401 (a fixture, re-exported)
