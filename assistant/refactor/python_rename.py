@@ -216,18 +216,44 @@ def plan_symbol(
             )
             bound.add(sym)
             renamed.append((fs, use))
-        elif sym is None and use.kind is UseKind.ATTR and is_member:
+        elif sym is None and _may_be_target(use, is_member, target.kind == "parameter"):
             unknown.append(f"{fs.rel}:{use.line}")
     _check_clashes(project, new, bound, renamed)
+    if is_member and target_scope is not None:
+        notes.extend(_overrides(project, target.key, target_scope))
     if unknown:
         shown = ", ".join(unknown[:MAX_NOTES]) + (" …" if len(unknown) > MAX_NOTES else "")
         notes.append(
-            f"not renamed: {len(unknown)} use(s) of .{old} on objects whose type is not "
-            f"known statically (check them): {shown}"
+            f"not renamed: {len(unknown)} use(s) of {old} on objects (or calls) whose type "
+            f"is not known statically (check them): {shown}"
         )
     occurrences.sort(key=lambda o: (o.rel, o.start))
     unique = list(dict.fromkeys(occurrences))
     return SymbolPlan(target, unique, notes)
+
+
+def _may_be_target(use: Use, member: bool, parameter: bool) -> bool:
+    """A use whose object (or callee) is unknown and might be the target's."""
+    return (use.kind is UseKind.ATTR and member) or (use.kind is UseKind.KEYWORD and parameter)
+
+
+def _overrides(project: PythonProject, sym: Sym, cls_scope: Scope) -> list[str]:
+    """Subclasses that define the attribute again: they are another symbol and
+    keep their name, so after the rename they no longer override it. Said, not
+    changed (as rope does without in_hierarchy)."""
+    cls = ClassV(sym.rel, cls_scope.id)
+    out = []
+    for fs in project.parsed():
+        for sub in fs.scopes:
+            if sub.kind is not ScopeKind.CLASS or sub is cls_scope:
+                continue
+            if sym.name in sub.bindings and cls in project.mro(ClassV(fs.rel, sub.id))[1:]:
+                line = sub.bindings[sym.name][0].line
+                out.append(
+                    f"not renamed: {sub.qualname}.{sym.name} ({fs.rel}:{line}) overrides "
+                    f"{cls_scope.qualname}.{sym.name}; after the rename it no longer does"
+                )
+    return out
 
 
 def _clash(what: str) -> RenameRefused:

@@ -315,3 +315,28 @@ def test_crlf_and_other_bytes_are_kept(tmp_path: Path) -> None:
     root = init_repo(tmp_path / "r", {"m.py": src})
     plan = rename_texts(root, "f", "g")[1]
     assert plan.changes[0].after == src.replace(b"def f", b"def g").replace(b"\nf()", b"\ng()")
+
+
+def test_an_override_in_a_subclass_is_said_not_renamed(tmp_path: Path) -> None:
+    src = (
+        "class Base:\n"
+        "    def run(self):\n"
+        "        return self.step()\n"
+        "\n"
+        "    def step(self):\n"
+        "        return 1\n"
+        "\n"
+        "\n"
+        "class Sub(Base):\n"
+        "    def step(self):\n"
+        "        return 2\n"
+    )
+    root = init_repo(tmp_path / "r", {"m.py": src})
+    after, plan = rename_texts(root, "Base.step", "stage")
+    assert after["m.py"] == src.replace("self.step()", "self.stage()").replace(
+        "    def step(self):\n        return 1", "    def stage(self):\n        return 1"
+    )
+    assert (
+        "not renamed: Sub.step (m.py:10) overrides Base.step; after the rename it no longer does"
+        in plan.notes
+    )
