@@ -21,7 +21,7 @@ several things is refused with the candidates listed. PATHs narrow where the
 definition is looked for; its uses are renamed everywhere.
 
 Python: by scope rules (locals, parameters and keyword arguments, globals and
-nonlocals, classes and their subclasses, `import m` / `from m import n [as x]` /
+nonlocals, classes and their subclasses, `import m` / `from m import n` / `… as x` /
 star imports / `m.n`); strings, comments and docstrings are left alone (f-string
 expressions are code and are renamed). Not handled: getattr/setattr and other
 dynamic access, names in strings (__all__ entries included), attributes of
