@@ -187,6 +187,12 @@ def plan_symbol(
     checking that NEW clashes nowhere."""
     assert isinstance(target.key, Sym)
     old = target.key.name
+    home = project.parse(target.key.rel)
+    if home is not None and home.error_line:
+        raise RenameRefused(
+            f"{target.key.rel}, where {target.qual} is defined, does not parse (line "
+            f"{home.error_line}); fix it first; nothing was changed"
+        )
     project.ensure(target.key)
     resolved: list[tuple[FileScopes, Use, Sym | None]] = []
     notes: list[str] = []

@@ -340,3 +340,9 @@ def test_an_override_in_a_subclass_is_said_not_renamed(tmp_path: Path) -> None:
         "not renamed: Sub.step (m.py:10) overrides Base.step; after the rename it no longer does"
         in plan.notes
     )
+
+
+def test_a_definition_in_a_file_that_does_not_parse_is_refused(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "r", {"m.py": "def f():\n    pass\n\ndef g(:\n    f()\n"})
+    with pytest.raises(RenameRefused, match=r"m.py, where f is defined, does not parse \(line 4\)"):
+        rename_texts(root, "f", "h")
