@@ -100,6 +100,71 @@ def module_names(files: set[str]) -> dict[str, str]:
     return names
 
 
+_BLOCKS = ("block", "module")
+_LOOPS = ("for_statement", "while_statement")
+
+
+def _statement(node: Node) -> Node:
+    """The statement a node belongs to (its ancestor directly inside a block)."""
+    cur = node
+    while cur.parent is not None and cur.parent.type not in _BLOCKS:
+        cur = cur.parent
+    return cur
+
+
+def _inside(node: Node, outer: Node) -> bool:
+    return outer.start_byte <= node.start_byte and node.end_byte <= outer.end_byte
+
+
+def _assigned_after(stmt: Node, target: Node, use: Node) -> bool:
+    """`x = f(x)`: the use on the right is evaluated before the name on the left
+    is bound."""
+    if stmt.type != "expression_statement" or not stmt.named_children:
+        return False
+    assign = stmt.named_children[0]
+    if assign.type != "assignment":
+        return False
+    left = assign.child_by_field_name("left")
+    right = assign.child_by_field_name("right")
+    return left is not None and right is not None and _inside(target, left) and _inside(use, right)
+
+
+def _reaching(scope: Scope, name: str, use: Node) -> Binding | None:
+    """The one binding of `name` that reaches `use` in straight-line code: the last
+    binding statement before it, in a block that holds the use, with no binding
+    inside a statement that holds the use and none later in a loop around it.
+    None when that cannot be told this simply (the caller then needs every
+    binding to agree)."""
+    bindings = scope.bindings.get(name, [])
+    if len(bindings) < 2:
+        return None
+    before: list[tuple[int, Binding, Node]] = []
+    for b in bindings:
+        if b.kind is BindKind.PARAM:
+            before.append((-1, b, b.node))
+            continue
+        stmt = _statement(b.node)
+        if _inside(use, stmt) and not _assigned_after(stmt, b.node, use):
+            return None  # e.g. `if (x := f()): x.m()`, a for target, a with target
+        if stmt.end_byte <= use.start_byte:
+            before.append((stmt.start_byte, b, stmt))
+            continue
+        loop = use.parent
+        while loop is not None and loop.id != scope.node.id:
+            if loop.type in _LOOPS and _inside(b.node, loop):
+                return None  # bound again later in a loop around the use
+            loop = loop.parent
+    if not before:
+        return None
+    _, best, stmt = max(before, key=lambda item: item[0])
+    if best.kind is BindKind.PARAM:
+        return best if len(before) == 1 else None
+    block = stmt.parent
+    if block is None or not _inside(use, block):
+        return None
+    return best
+
+
 class PythonProject:
     """Lazily parsed Python files of one repository and the links between them."""
 
@@ -311,6 +376,10 @@ class PythonProject:
         if kind == "identifier":
             name = (node.text or b"").decode("utf-8", "replace")
             found = resolve(scope, name)
+            if found is scope and scope.kind is not ScopeKind.CLASS:
+                reaching = _reaching(scope, name, node)
+                if reaching is not None:
+                    return self._value_of_binding(fs, scope, reaching)
             return self.value_of_sym(Sym(fs.rel, 0 if found is None else found.id, name))
         if kind == "attribute":
             obj = node.child_by_field_name("object")
