@@ -346,3 +346,34 @@ def test_a_definition_in_a_file_that_does_not_parse_is_refused(tmp_path: Path) -
     root = init_repo(tmp_path / "r", {"m.py": "def f():\n    pass\n\ndef g(:\n    f()\n"})
     with pytest.raises(RenameRefused, match=r"m.py, where f is defined, does not parse \(line 4\)"):
         rename_texts(root, "f", "h")
+
+
+def test_a_name_bound_twice_takes_the_binding_that_reaches_the_use(tmp_path: Path) -> None:
+    src = (
+        "class Request:\n"
+        "    def prepare(self):\n"
+        "        return 1\n"
+        "\n"
+        "\n"
+        "def straight(s):\n"
+        "    r = Request()\n"
+        "    r = s.send(r.prepare())\n"
+        "    return r.prepare()\n"
+        "\n"
+        "\n"
+        "def branches(jar, c):\n"
+        "    if c:\n"
+        "        jar = Request()\n"
+        "    else:\n"
+        "        jar.prepare()\n"
+        "    for _ in range(2):\n"
+        "        jar.prepare()\n"
+        "        jar = c\n"
+    )
+    root = init_repo(tmp_path / "r", {"m.py": src})
+    after, plan = rename_texts(root, "Request.prepare", "ready")
+    # line 8: `r` is still the Request there; line 9: `r` is what send returned
+    assert after["m.py"] == src.replace("def prepare", "def ready").replace(
+        "s.send(r.prepare())", "s.send(r.ready())"
+    )
+    assert any("m.py:9, m.py:16, m.py:18" in note for note in plan.notes)
