@@ -201,6 +201,15 @@ def _plan_python(
         _refuse_candidates(spec, found, closest)
         raise AssertionError("unreachable")
     target = found
+    if not spec.path and not narrow:
+        from assistant.refactor.tagged_rename import other_language_definition
+
+        other = other_language_definition(sources, spec, files, narrow)
+        if other is not None:
+            raise RenameRefused(
+                f"{spec.text} is defined in python and {other} files "
+                f"({target.rel}:{target.line} and others); name one with FILE::name or a PATH"
+            )
     old_name = target.key.name  # type: ignore[attr-defined]
     check_new_name(new, PYTHON_RESERVED)
     if new == old_name:

@@ -96,3 +96,11 @@ def test_clash_and_keyword_refused(tmp_path: Path) -> None:
         rename_texts(root, "Total", "other")
     with pytest.raises(RenameRefused, match="'func' is a keyword"):
         rename_texts(root, "Total", "func")
+
+
+def test_same_name_in_python_and_go_must_be_narrowed(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "r", {"m.go": GO, "t.py": "def Total():\n    pass\n"})
+    with pytest.raises(RenameRefused, match=r"defined in python and go files \(t.py:1"):
+        rename_texts(root, "Total", "Sum")
+    after, _ = rename_texts(root, "t.py::Total", "Sum")
+    assert set(after) == {"t.py"}
