@@ -227,6 +227,8 @@ def plan_symbol(
     _check_clashes(project, new, bound, renamed)
     if is_member and target_scope is not None:
         notes.extend(_overrides(project, target.key, target_scope))
+    if target_scope is not None and target_scope.kind is ScopeKind.MODULE:
+        notes.extend(_in_all(project, bound, old))
     if unknown:
         shown = ", ".join(unknown[:MAX_NOTES]) + (" …" if len(unknown) > MAX_NOTES else "")
         notes.append(
@@ -236,6 +238,19 @@ def plan_symbol(
     occurrences.sort(key=lambda o: (o.rel, o.start))
     unique = list(dict.fromkeys(occurrences))
     return SymbolPlan(target, unique, notes)
+
+
+def _in_all(project: PythonProject, bound: set[Sym], old: str) -> list[str]:
+    """`__all__` lists names as strings, which a rename leaves alone: say where."""
+    out = []
+    quoted = (f'"{old}"'.encode(), f"'{old}'".encode())
+    for rel in sorted({s.rel for s in bound if s.scope == 0}):
+        fs = project.parse(rel)
+        for b in [] if fs is None else fs.module.bindings.get("__all__", []):
+            text = b.value.text if b.value is not None else b""
+            if text and any(q in text for q in quoted):
+                out.append(f"not renamed: the string {old!r} in __all__ ({rel}:{b.line})")
+    return out
 
 
 def _may_be_target(use: Use, member: bool, parameter: bool) -> bool:

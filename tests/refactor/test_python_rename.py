@@ -196,14 +196,15 @@ def test_methods_through_self_super_and_subclasses(tmp_path: Path) -> None:
 
 def test_star_import_of_a_variable(tmp_path: Path) -> None:
     files = {
-        "consts.py": "LIMIT = 10\n",
+        "consts.py": "__all__ = ['LIMIT']\nLIMIT = 10\n",
         "use.py": "from consts import *\n\n\ndef f():\n    return LIMIT * 2\n",
         "own.py": "LIMIT = 3\nprint(LIMIT)\n",
     }
     root = init_repo(tmp_path / "r", files)
-    after, _ = rename_texts(root, "consts.py::LIMIT", "MAXIMUM")
+    after, plan = rename_texts(root, "consts.py::LIMIT", "MAXIMUM")
+    assert "not renamed: the string 'LIMIT' in __all__ (consts.py:1)" in plan.notes
     assert after == {
-        "consts.py": "MAXIMUM = 10\n",
+        "consts.py": "__all__ = ['LIMIT']\nMAXIMUM = 10\n",
         "use.py": "from consts import *\n\n\ndef f():\n    return MAXIMUM * 2\n",
     }
 
