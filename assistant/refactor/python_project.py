@@ -421,15 +421,41 @@ class PythonProject:
             return None
         scope = fs.scope(func.scope)
         if scope.return_annotation is not None and scope.parent is not None:
-            return self._instance_of(fs, scope.return_annotation, scope.parent)
+            promised = self._instance_of(fs, scope.return_annotation, scope.parent)
+            if promised is not None:
+                return promised
         # every `return` must agree (see value_of_sym)
         values = {self.value_of(fs, node, scope) for node in scope.returns}
         return values.pop() if len(values) == 1 else None
 
     def _instance_of(self, fs: FileScopes, annotation: Node, scope: Scope) -> Value | None:
-        """The value an annotation promises: an instance of the class it names."""
-        cls = self.value_of(fs, annotation, scope)
+        """The value an annotation promises: an instance of the class it names
+        (`Cart`, `mod.Cart`, `Cart[T]`, or the same as a string: `"Cart[T]"`)."""
+        node = annotation
+        while node.type in ("type", "generic_type", "subscript") and node.named_children:
+            node = node.child_by_field_name("value") or node.named_children[0]
+        if node.type == "string":
+            return self._instance_of_text(fs, node, scope)
+        cls = self.value_of(fs, node, scope)
         return InstanceV(cls.rel, cls.scope) if isinstance(cls, ClassV) else None
+
+    def _instance_of_text(self, fs: FileScopes, node: Node, scope: Scope) -> Value | None:
+        content = b"".join(
+            c.text or b"" for c in node.named_children if c.type == "string_content"
+        ).decode("utf-8", "replace")
+        dotted = content.split("[", 1)[0].strip()
+        parts = dotted.split(".")
+        if not dotted or not all(p.isidentifier() for p in parts):
+            return None
+        found = resolve(scope, parts[0])
+        value = self.value_of_sym(Sym(fs.rel, 0 if found is None else found.id, parts[0]))
+        for part in parts[1:]:
+            if isinstance(value, ModuleV) and self.module_rel(f"{value.name}.{part}"):
+                value = ModuleV(f"{value.name}.{part}")
+                continue
+            member = self.member_of_value(value, part)
+            value = None if member is None else self.value_of_sym(member)
+        return InstanceV(value.rel, value.scope) if isinstance(value, ClassV) else None
 
     def value_of_sym(self, sym: Sym) -> Value | None:
         if sym in self._sym_values:
