@@ -505,9 +505,7 @@ class PythonProject:
                 cls = scope.method_of
                 return (ClassV if scope.self_is_class else InstanceV)(fs.rel, cls.id)
             if b.value is not None and scope.parent is not None:
-                annotated = self.value_of(fs, b.value, scope.parent)
-                if isinstance(annotated, ClassV):
-                    return InstanceV(annotated.rel, annotated.scope)
+                return self._instance_of(fs, b.value, scope.parent)
             return None
         if b.kind is BindKind.ASSIGN and b.value is not None and b.enter:
             manager = self.value_of(fs, b.value, scope)

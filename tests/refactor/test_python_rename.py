@@ -378,3 +378,23 @@ def test_a_name_bound_twice_takes_the_binding_that_reaches_the_use(tmp_path: Pat
         "s.send(r.prepare())", "s.send(r.ready())"
     )
     assert any("m.py:9, m.py:16, m.py:18" in note for note in plan.notes)
+
+
+def test_string_and_generic_annotations_name_the_class(tmp_path: Path) -> None:
+    src = (
+        "class Bar:\n"
+        "    def tick(self):\n"
+        "        return self\n"
+        "\n"
+        "\n"
+        "def make() -> 'Bar[int]':\n"
+        "    return Bar()\n"
+        "\n"
+        "\n"
+        "def use(b: 'Bar', c: Bar[int]):\n"
+        "    return b.tick(), c.tick(), make().tick()\n"
+    )
+    root = init_repo(tmp_path / "r", {"m.py": src})
+    after, plan = rename_texts(root, "Bar.tick", "step")
+    assert after["m.py"] == src.replace("tick", "step")
+    assert plan.count == 4
