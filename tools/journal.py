@@ -63,6 +63,9 @@ class JournalEntry:
     mode: int | None  # permission bits of the file before the change
     created_dirs: list[str] = field(default_factory=list)  # made for a new file, outermost first
     time: float = 0.0
+    # Entries written together by one multi-file change (`assistant rename`) share a
+    # group id; undo reverts a group as one change. "" for a single-file change.
+    group: str = ""
 
 
 def _refusal(entry: JournalEntry, why: str) -> UndoOutcome:
@@ -89,7 +92,9 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "mode": (int, type(None)),
     "created_dirs": (list,),
     "time": (int, float),
+    "group": (str,),
 }
+_OPTIONAL_FIELDS = {"group": ""}  # absent from entries written before the field existed
 
 
 def _parse_entry(seq: int, raw: bytes) -> JournalEntry:
@@ -100,6 +105,8 @@ def _parse_entry(seq: int, raw: bytes) -> JournalEntry:
         raise ValueError(f"not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
+    for name, default in _OPTIONAL_FIELDS.items():
+        data.setdefault(name, default)
     for name, types in _FIELD_TYPES.items():
         value = data.get(name)
         if (
@@ -118,6 +125,25 @@ def _parse_entry(seq: int, raw: bytes) -> JournalEntry:
     if unknown:
         raise ValueError(f"unknown fields {sorted(unknown)}")
     return JournalEntry(**data)
+
+
+def _last_changes(
+    scanned: list[JournalEntry | DamagedEntry], n: int
+) -> list[JournalEntry | DamagedEntry]:
+    """The entries of the last `n` changes: a run of entries sharing a group is one."""
+    start = len(scanned)
+    for _ in range(n):
+        if start == 0:
+            break
+        start -= 1
+        last = scanned[start]
+        group = last.group if isinstance(last, JournalEntry) else ""
+        while group and start > 0:
+            prev = scanned[start - 1]
+            if not (isinstance(prev, JournalEntry) and prev.group == group):
+                break
+            start -= 1
+    return scanned[start:]
 
 
 @dataclass(frozen=True)
@@ -225,6 +251,7 @@ class UndoJournal:
         after: bytes,
         mode: int | None,
         created_dirs: list[str] | None = None,
+        group: str = "",
     ) -> JournalEntry:
         """Persist an entry (and the previous bytes) before the change is made."""
         with self._locked():
@@ -240,6 +267,7 @@ class UndoJournal:
                 mode=mode,
                 created_dirs=list(created_dirs or []),
                 time=time.time(),
+                group=group,
             )
             if before is not None:
                 atomic_write(self._entries_dir / f"{seq:08d}.before", before, 0o600)
@@ -258,12 +286,13 @@ class UndoJournal:
     # ------------------------------------------------------------ undo
 
     def undo(self, n: int = 1) -> list[UndoOutcome]:
-        """Revert the last `n` changes, newest first, stopping at the first refusal."""
+        """Revert the last `n` changes, newest first, stopping at the first refusal.
+        The entries of one group (a multi-file rename) count as one change."""
         outcomes: list[UndoOutcome] = []
         if n <= 0:
             return outcomes
         with self._locked():
-            newest = self._scan()[-n:]
+            newest = _last_changes(self._scan(), n)
         for entry in reversed(newest):
             outcome = (
                 self._refuse_damaged(entry)
@@ -274,6 +303,10 @@ class UndoJournal:
             if not outcome.reverted:
                 break
         return outcomes
+
+    def new_group(self) -> str:
+        """An id for the entries of one multi-file change."""
+        return secrets.token_hex(6)
 
     @staticmethod
     def _refuse_damaged(entry: DamagedEntry) -> UndoOutcome:

@@ -49,6 +49,7 @@ Commands:
   /test [CMD]        run the tests (CMD or test_command); on failure the model fixes the code
   /lint [CMD]        run the linter (CMD or lint_command) on the changed files, same loop
   /edit TEXT         make this change now: the model must edit (the attached files, if any)
+  /rename OLD NEW    rename a symbol across the repo by scope rules (no model; see `assistant rename --help`)
   /undo [N]          revert the last N changes the assistant made (default 1)
   /clear             start the conversation over
   /think [on|off|show|hide]  model thinking on/off (no argument: toggle); show/hide thoughts
@@ -239,6 +240,7 @@ class ChatApp:
             "/diff": self.cmd_diff,
             "/test": self.cmd_test,
             "/lint": self.cmd_lint,
+            "/rename": self.cmd_rename,
             "/undo": self.cmd_undo,
             "/edit": self.cmd_edit,
             "/clear": self.cmd_clear,
@@ -305,6 +307,47 @@ class ChatApp:
         from assistant.agent.loop import edit_plan
 
         self.send(" ".join(args), edit_plan(self.attached))
+
+    def cmd_rename(self, args: list[str]) -> None:
+        """`assistant rename` in chat: the chat's approval policy, its journal (one
+        `/undo` reverts it), and a note so the model re-reads the renamed files."""
+        if len(args) < 2:
+            self.renderer.warn("usage: /rename OLD NEW [PATH…]")
+            return
+        from assistant.errors import AssistantError
+        from assistant.refactor.apply import apply_plan
+        from assistant.refactor.rename import plan_rename
+        from assistant.tools.approval import ApprovalPolicy, ApprovalRequest
+        from assistant.tools.result import ToolError
+
+        context = self.runtime.toolbox.context
+        try:
+            plan = plan_rename(self.runtime.root, args[0], args[1], args[2:])
+            for note in plan.notes:
+                self.renderer.warn(note)
+            if not plan.changes:
+                self.renderer.info(f"{plan.summary()}; nothing to change")
+                return
+            request = ApprovalRequest(tool="rename", summary=plan.summary(), diff=plan.diff())
+            asked = context.policy is not ApprovalPolicy.AUTO_EDIT
+            context.approve(request)
+            written = apply_plan(plan, context.journal)
+            if not asked:  # auto-edit applies without asking, and shows what it did
+                self.renderer.diff_shown(request.diff)
+        except ToolError as exc:  # declined, or read-only
+            self.renderer.warn(exc.message)
+            return
+        except AssistantError as exc:
+            self.renderer.warn(f"error: {exc.message}")
+            return
+        for rel in written:
+            context.forget(rel)
+        self.renderer.info(f"renamed: {plan.summary()} (/undo reverts it)")
+        self.notes.append(
+            f"the user renamed {plan.old} to {plan.new} in "
+            + ", ".join(written)
+            + "; read them again"
+        )
 
     def cmd_undo(self, args: list[str]) -> None:
         try:

@@ -54,6 +54,11 @@ LAZY_COMMANDS: tuple[LazyCommand, ...] = (
         "Show the ranked, token-budgeted map of this repository's definitions.",
     ),
     LazyCommand(
+        "rename",
+        "assistant.cli.rename",
+        "Rename a function, class, method or variable across the repository, with no model.",
+    ),
+    LazyCommand(
         "tool",
         "assistant.cli.tool",
         "Run one tool as the model would call it (a dry run unless --yes).",

@@ -53,6 +53,17 @@ FORBIDDEN: dict[str, set[str]] = {
         "assistant.cli",
         "assistant.eval",
     },
+    # refactor: `assistant rename`, beside the tools (it writes through their sandbox
+    # and journal); no model, so nothing above it.
+    "assistant.refactor": {
+        "assistant.llm",
+        "assistant.protocols",
+        "assistant.agent",
+        "assistant.review",
+        "assistant.ui",
+        "assistant.cli",
+        "assistant.eval",
+    },
     "assistant.tools": {
         "assistant.llm",
         "assistant.protocols",

@@ -1,0 +1,1 @@
+"""`assistant rename`: renaming a symbol across a repository by scope rules, no model."""
