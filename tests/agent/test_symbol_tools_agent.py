@@ -10,14 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from assistant.tools.approval import ApprovalPolicy
 
 from assistant.agent.loop import AgentConfig, ToolStep, edit_plan
 from assistant.events import Outcome, ToolCall, ToolCallError, ToolFinished
 from assistant.llm.engine import SamplingParams
 from assistant.llm.scripted import ScriptedEngine
 from assistant.protocols import GrammarOptions, ToolChoice, ToolChoiceMode
-from assistant.tools.approval import ApprovalPolicy
 from tests.agent.conftest import Recorder, build_agent, make_repo
+
 
 def call(tool: str, **args: str) -> str:
     """A Gemma 4 tool call as E4B writes it (as tests.agent.conftest.call, whose
@@ -178,8 +179,9 @@ def test_the_edit_plan_offers_the_symbol_tools_on_the_named_files(
 def test_tools_off_leaves_them_out_of_the_declarations_and_the_grammar(
     scripted: ScriptedEngine, repo: Path
 ) -> None:
-    from assistant.agent.context import system_text
     from assistant.tools.registry import Toolbox
+
+    from assistant.agent.context import system_text
 
     on = Toolbox(repo, ApprovalPolicy.AUTO_EDIT)
     off = Toolbox(repo, ApprovalPolicy.AUTO_EDIT, symbol_tools=False)

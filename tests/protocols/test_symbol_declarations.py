@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from assistant.tools.registry import SYMBOL_TOOLS, TOOLS_BY_NAME
 
 from assistant.llm.engine import GeneratedToken
 from assistant.protocols import make_protocol
 from assistant.protocols.gemma4 import Gemma4Protocol
 from assistant.protocols.gemma4_format import Marker, format_call
 from assistant.protocols.generic import GenericProtocol
-from assistant.tools.registry import SYMBOL_TOOLS, TOOLS_BY_NAME
 from tests.protocols.grammar_check import GrammarChecker
 
 PATHS = ["shop/cart.py", "README.md"]
