@@ -148,15 +148,13 @@ def replace_symbol(
     path: Annotated[str, ExistingPath],
     new_source: str,
 ) -> ToolResult:
-    """Replace a whole definition (function, method or class, decorators included) by
-    name with new source. Prefer this to edit_file when you rewrite a function or
-    method: send the complete new definition, header included; no need to copy the
-    old text. Indentation is fitted to the place (a method may be sent dedented).
+    """Replace a whole function, method or class by name with its complete new
+    source; the old text need not be copied. Prefer it to edit_file to rewrite one.
 
     Args:
-        name: the definition's name or qualified name as outline shows it, e.g. Cart.total
+        name: name or qualified name, e.g. Cart.total
         path: file path relative to the repository root
-        new_source: the complete new definition, e.g. def total(self): ...
+        new_source: the complete new definition, header included
     """
     _check_text("new_source", new_source)
     name = check_name(name)
@@ -205,13 +203,12 @@ def insert_symbol(
     path: Annotated[str, ExistingPath],
     source: str,
 ) -> ToolResult:
-    """Insert one new definition (function, method, class…) right after or before an
-    existing one, at the same indentation. Prefer this to edit_file to add a function
-    or a method: name the neighbour, send only the new code.
+    """Add one new function, method or class after or before an existing one.
+    Prefer it to edit_file to add one.
 
     Args:
         position: after or before the named definition
-        name: the existing definition's name or qualified name, e.g. Cart.total
+        name: the existing definition, e.g. Cart.total
         path: file path relative to the repository root
         source: the complete new definition
     """

@@ -143,12 +143,11 @@ def find_definitions(ctx: ToolContext, name: str) -> list[Found]:
 
 
 def outline(ctx: ToolContext, path: Annotated[str, ExistingPath]) -> ToolResult:
-    """List a file's definitions (classes, functions, methods, constants) with their
-    kind, qualified name (e.g. Cart.total), line range and signature, without the
-    bodies. Cheap: use it to find your way in a file before read_symbol or read_file.
+    """List a file's definitions: line range, kind, qualified name (e.g. Cart.total)
+    and signature, without bodies.
 
     Args:
-        path: file path relative to the repository root, e.g. src/cart.py
+        path: file path relative to the repository root
     """
     loaded, index = index_of(ctx, path)
     rel = loaded.resolved.rel
@@ -174,13 +173,11 @@ def outline(ctx: ToolContext, path: Annotated[str, ExistingPath]) -> ToolResult:
 
 
 def read_symbol(ctx: ToolContext, name: str, path: str | None = None) -> ToolResult:
-    """Read the source of one definition (function, method, class…) by name, as
-    numbered lines (`N| text`), decorators included. Cheaper than read_file when you
-    need one function; counts as reading the file for replace_symbol.
+    """Read one function, method or class by name, as numbered lines.
 
     Args:
-        name: the definition's name or qualified name, e.g. total or Cart.total
-        path: the file that holds it; when left out, the whole repository is searched
+        name: name or qualified name, e.g. Cart.total
+        path: its file; default: search the repository
     """
     name = check_name(name)
     if path:
@@ -211,14 +208,12 @@ def read_symbol(ctx: ToolContext, name: str, path: str | None = None) -> ToolRes
 
 
 def find_references(ctx: ToolContext, name: str, path: str | None = None) -> ToolResult:
-    """Find where a name is defined and used across the repository, as
-    `path:line: text` (definitions marked). Only code counts: mentions in strings and
-    comments are left out. Name-based: every identifier with this name is listed,
-    whatever it refers to.
+    """List where a name is defined and used in code (not in strings or comments),
+    as `path:line: text`.
 
     Args:
-        name: the name to look for, e.g. total (for Cart.total, the last part is used)
-        path: only look in this file or folder; default: the whole repository
+        name: the name, e.g. total
+        path: only this file or folder; default: the whole repository
     """
     name = check_name(name)
     simple = _simple(name)
