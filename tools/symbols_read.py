@@ -58,10 +58,9 @@ def index_of(ctx: ToolContext, path: str) -> tuple[LoadedText, SymbolIndex]:
     return loaded, SymbolIndex(loaded.text, lang)
 
 
-def candidates_text(found: list[Found] | list[tuple[str, Symbol]]) -> str:
+def candidates_text(found: list[tuple[str, Symbol]]) -> str:
     rows: list[str] = []
-    for item in found[:MAX_CANDIDATES]:
-        rel, symbol = (item.rel, item.symbol) if isinstance(item, Found) else item
+    for rel, symbol in found[:MAX_CANDIDATES]:
         rows.append(f"{rel}:{symbol.line}: {symbol.kind} {symbol.qualname}")
     more = len(found) - MAX_CANDIDATES
     if more > 0:
@@ -69,13 +68,13 @@ def candidates_text(found: list[Found] | list[tuple[str, Symbol]]) -> str:
     return "\n".join(rows)
 
 
-def _ambiguous(name: str, found: list[Found]) -> ToolError:
-    first = found[0]
+def _ambiguous(name: str, found: list[tuple[str, Symbol]]) -> ToolError:
+    rel, symbol = found[0]
     return ToolError(
         f"{name!r} is ambiguous: it names {len(found)} definitions:\n{candidates_text(found)}\n"
-        f"Call again with a qualified name (e.g. {first.symbol.qualname}), with the path, or "
-        f"with :LINE after the name (e.g. {first.symbol.qualname}:{first.symbol.line}).",
-        first.rel,
+        f"Call again with a qualified name (e.g. {symbol.qualname}), with the path, or "
+        f"with :LINE after the name (e.g. {symbol.qualname}:{symbol.line}).",
+        rel,
     )
 
 
@@ -89,7 +88,7 @@ def find_in_file(ctx: ToolContext, name: str, path: str) -> Found:
         hint = f" Its definitions:\n{listing}" if listing else " It has no definitions."
         raise ToolError(f"no definition named {name!r} in {rel}.{hint}", rel)
     if len(found) > 1:
-        raise _ambiguous(name, found)
+        raise _ambiguous(name, [(f.rel, f.symbol) for f in found])
     return found[0]
 
 
@@ -128,17 +127,19 @@ def _scan(ctx: ToolContext, needle: str, under: str | None) -> tuple[list[tuple[
     return out, False
 
 
-def find_definitions(ctx: ToolContext, name: str) -> list[Found]:
-    """Every definition `name` may mean, across the repository."""
-    found: list[Found] = []
+def find_definitions(ctx: ToolContext, name: str) -> list[tuple[str, Symbol]]:
+    """Every definition `name` may mean, across the repository: only files that
+    hold every part of a qualified name are parsed (a method's file names its class)."""
+    base = name.rpartition(":")[0] if name.rpartition(":")[2].strip().isdigit() else name
+    parts = [p for p in base.strip().split(".") if p]
+    found: list[tuple[str, Symbol]] = []
     files, _cut = _scan(ctx, _simple(name), None)
-    for rel, _text in files:
-        try:
-            loaded, index = index_of(ctx, rel)
-        except ToolError:
+    for rel, text in files:
+        lang = language_for(rel)
+        if lang is None or not all(p in text for p in parts):
             continue
-        found.extend(Found(rel, loaded, index, s) for s in index.lookup(name))
-    exact = [f for f in found if f.symbol.qualname == name]
+        found.extend((rel, s) for s in SymbolIndex(text, lang).lookup(name))
+    exact = [(rel, s) for rel, s in found if s.qualname == base.strip()]
     return exact or found
 
 
@@ -191,7 +192,8 @@ def read_symbol(ctx: ToolContext, name: str, path: str | None = None) -> ToolRes
             )
         if len(matches) > 1:
             raise _ambiguous(name, matches)
-        found = matches[0]
+        rel, symbol = matches[0]
+        found = find_in_file(ctx, f"{symbol.qualname}:{symbol.line}", rel)
     symbol, rel = found.symbol, found.rel
     ctx.mark_read(rel, found.loaded.data)
     lines = split_lines(found.loaded.text)
