@@ -151,7 +151,7 @@ class SymbolIndex:
         self.has_error = self.root.has_error
         items = definition_nodes(self.root, lang)
         symbols: list[Symbol] = []
-        # open containers: (end_byte, qualname prefix or None for a skipped one, depth)
+        # open containers: (end_byte, the qualified name they give what they hold, depth)
         stack: list[tuple[int, str, int]] = []
         for _pattern, node, name_node, kind in items:
             name = self.data[name_node.start_byte : name_node.end_byte].decode("utf-8", "replace")
