@@ -24,6 +24,8 @@ from assistant.tools.run_command import run_command
 from assistant.tools.sandbox import Sandbox
 from assistant.tools.schema import ParamInfo, describe_params, spec_from_function
 from assistant.tools.search import search
+from assistant.tools.symbols_edit import insert_symbol, replace_symbol
+from assistant.tools.symbols_read import find_references, outline, read_symbol
 from assistant.tools.write_file import write_file
 
 from assistant.toolspec import ToolSpec
@@ -51,13 +53,23 @@ ALL_TOOLS: tuple[ToolDef, ...] = (
     tool_def(read_file),
     tool_def(list_files),
     tool_def(search),
+    tool_def(outline),
+    tool_def(read_symbol),
+    tool_def(find_references),
     tool_def(git_status),
     tool_def(git_diff),
     tool_def(edit_file, mutates=True),
+    tool_def(replace_symbol, mutates=True),
+    tool_def(insert_symbol, mutates=True),
     tool_def(write_file, mutates=True),
     tool_def(run_command, mutates=True),
 )
 TOOLS_BY_NAME: dict[str, ToolDef] = {t.name: t for t in ALL_TOOLS}
+# The symbol-level tools (repo map parse); `symbol_tools=False` leaves them out,
+# e.g. to compare a model with and without them (`assistant eval run --tools basic`).
+SYMBOL_TOOLS: frozenset[str] = frozenset(
+    {"outline", "read_symbol", "find_references", "replace_symbol", "insert_symbol"}
+)
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
@@ -107,7 +119,9 @@ class Toolbox:
         command_timeout: float = 60.0,
         state_path: Path | None = None,
         allow_protected: bool = False,
+        symbol_tools: bool = True,
     ) -> None:
+        self.symbol_tools = symbol_tools
         sandbox = Sandbox(root, allow_secrets=allow_secrets, allow_git_dir=allow_git_dir)
         self.context = ToolContext(
             sandbox,
@@ -158,6 +172,8 @@ class Toolbox:
     def _offered(self, tool: ToolDef) -> bool:
         if tool.name == "run_command" and not self.context.allow_commands:
             return False
+        if tool.name in SYMBOL_TOOLS and not self.symbol_tools:
+            return False
         return not (tool.spec.mutates and self.context.policy is ApprovalPolicy.READ_ONLY)
 
     def specs(self) -> list[ToolSpec]:
@@ -187,6 +203,8 @@ class Toolbox:
                 raise ToolError(
                     "run_command is disabled; the user can enable it with --allow-commands"
                 )
+            if tool is not None and tool.name in SYMBOL_TOOLS and not self.symbol_tools:
+                raise ToolError(f"{tool.name} is turned off here; available tools: {available}")
             if tool is not None:
                 raise ToolError(
                     f"{tool.name} is not available in read-only mode; describe the change "

@@ -54,6 +54,12 @@ _JSON_TYPES: dict[type, str] = {str: "string", int: "integer", float: "number", 
 
 
 def _schema_for(annotation: Any) -> tuple[dict[str, Any], type, type | None]:
+    if typing.get_origin(annotation) is typing.Literal:
+        # A closed set of strings: the grammar offers only these.
+        values = typing.get_args(annotation)
+        if not values or not all(isinstance(v, str) for v in values):
+            raise TypeError(f"unsupported literal {annotation!r}: strings only")
+        return {"type": "string", "enum": list(values)}, str, None
     if annotation in _JSON_TYPES:
         return {"type": _JSON_TYPES[annotation]}, annotation, None
     if typing.get_origin(annotation) is list:

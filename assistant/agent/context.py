@@ -14,7 +14,7 @@ engine can restore from its disk cache is as long as possible:
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,8 +61,13 @@ def project_instructions(root: Path) -> str | None:
     return None
 
 
-def system_text(mode: str, root: Path) -> str:
-    parts = [prompts.load("system").strip(), prompts.load(mode).strip()]
+def system_text(mode: str, root: Path, tools: Collection[str] = ()) -> str:
+    """The system prompt: the common rules, the guide to the symbol tools when
+    `tools` (the names offered) include them, the mode, the project's instructions."""
+    parts = [prompts.load("system").strip()]
+    if "outline" in tools:
+        parts.append(prompts.load("symbols").strip())
+    parts.append(prompts.load(mode).strip())
     instructions = project_instructions(root)
     if instructions:
         parts.append(instructions)

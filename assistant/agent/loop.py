@@ -90,7 +90,8 @@ def edit_plan(files: Sequence[str]) -> tuple[ToolStep, ...]:
         return (
             ToolStep(
                 ToolChoice(ToolChoiceMode.REQUIRED),
-                tools=("edit_file", "write_file"),
+                # Only the offered ones count (no symbol tools when they are off).
+                tools=("edit_file", "replace_symbol", "insert_symbol", "write_file"),
                 paths=tuple(files),
                 until_change=True,
                 required_only=True,

@@ -58,6 +58,9 @@ class ModelOptions:
     think: bool = False
     endpoint: str | None = None
     chat_template: Path | None = None
+    # The symbol-level tools (outline, replace_symbol, …); `eval run --tools basic`
+    # turns them off to measure what they are worth.
+    symbol_tools: bool = True
 
     def flags(self) -> dict[str, object]:
         """The settings these options override (config layer "flag")."""
@@ -252,6 +255,7 @@ def open_runtime(
             allow_commands=settings.allow_commands,
             dry_run=dry_run,
             state_path=journal.directory / READS_FILE,
+            symbol_tools=opts.symbol_tools,
         )
         with status("mapping the repository…"):
             context = repo_context(root, min(settings.map_tokens, engine.n_ctx // 8), focus_files)
@@ -259,7 +263,7 @@ def open_runtime(
             protocol,
             engine.tokenizer,
             engine.n_ctx,
-            system=system_text(mode, root),
+            system=system_text(mode, root, [spec.name for spec in toolbox.specs()]),
             tools=toolbox.specs(),
             think=opts.think,
             repo_context=context.render(),

@@ -45,6 +45,7 @@ Commands:
   /drop [FILE…]      un-attach files (all when none named)
   /files             list attached files
   /map               show the repository map
+  /outline PATH      a file's definitions: kind, qualified name, lines, signature
   /diff              show uncommitted changes (git diff)
   /test [CMD]        run the tests (CMD or test_command); on failure the model fixes the code
   /lint [CMD]        run the linter (CMD or lint_command) on the changed files, same loop
@@ -237,6 +238,7 @@ class ChatApp:
             "/drop": self.cmd_drop,
             "/files": self.cmd_files,
             "/map": self.cmd_map,
+            "/outline": self.cmd_outline,
             "/diff": self.cmd_diff,
             "/test": self.cmd_test,
             "/lint": self.cmd_lint,
@@ -288,6 +290,14 @@ class ChatApp:
         settings = self.runtime.settings
         text = repo_map_text(self.runtime.root, settings.map_tokens, self.attached)
         self.renderer.info(text or "(no definitions found)")
+
+    def cmd_outline(self, args: list[str]) -> None:
+        """The `outline` tool's answer, for the user; the model does not see it."""
+        if len(args) != 1:
+            self.renderer.warn("usage: /outline PATH")
+            return
+        result = self.runtime.toolbox.call("outline", {"path": args[0]})
+        (self.renderer.info if result.ok else self.renderer.warn)(result.text)
 
     def cmd_diff(self, args: list[str]) -> None:
         try:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +30,13 @@ eval_app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+
+
+class ToolSet(enum.StrEnum):
+    """The tools a run offers the model."""
+
+    SYMBOLS = "symbols"
+    BASIC = "basic"
 
 
 def _pct(value: float) -> str:
@@ -116,6 +125,14 @@ def eval_run(
     test_timeout: Annotated[
         float, typer.Option("--test-timeout", min=1.0, help="Seconds a task's tests may run.")
     ] = DEFAULT_TIMEOUT,
+    tools: Annotated[
+        ToolSet,
+        typer.Option(
+            "--tools",
+            help="symbols: edit_file plus the symbol tools (replace_symbol, …); "
+            "basic: without the symbol tools, to compare.",
+        ),
+    ] = ToolSet.SYMBOLS,
     *,
     opts: ModelOptions,
 ) -> None:
@@ -125,6 +142,7 @@ def eval_run(
     from assistant.eval.runner import RunConfig, effective_jobs, pending, run_suite
 
     require_pytest()
+    opts = replace(opts, symbol_tools=tools is ToolSet.SYMBOLS)
     suite = suite or _default_suite()
     tasks: list[Task] = load_suite(suite)
     settings = settings_for(None, opts)
@@ -148,6 +166,7 @@ def eval_run(
             "max_steps": opts.max_steps,
             "think": opts.think,
             "endpoint": settings.endpoint,
+            "tools": tools.value,
         },
         results=list(previous.results) if previous else [],
     )

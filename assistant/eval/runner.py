@@ -29,7 +29,7 @@ from assistant.llm.engine import Engine
 from assistant.repo.git import GitError, run_git
 from assistant.tools.approval import ApprovalPolicy
 
-EDIT_TOOLS = ("edit_file", "write_file")
+EDIT_TOOLS = ("edit_file", "write_file", "replace_symbol", "insert_symbol")
 ATTACH_SHARE = 0.4  # of the context, for the attached stub files (as `edit` does)
 
 

@@ -104,9 +104,10 @@ def build_agent(
     approver: Approver | None = None,
     mode: str = "ask",
     map_tokens: int = 256,
+    symbol_tools: bool = True,
 ) -> Agent:
     journal = UndoJournal(root, root.parent / f"journal-{root.name}")
-    toolbox = Toolbox(root, policy, approver, journal)
+    toolbox = Toolbox(root, policy, approver, journal, symbol_tools=symbol_tools)
     context = repo_context(root, map_tokens)
     session = Session(
         make_protocol(engine.tokenizer, engine.chat_template, engine.metadata),

@@ -341,6 +341,8 @@ def test_long_turns_are_compacted_by_the_models_summary(
             summary_tokens=16,
             plan=(ToolStep(ToolChoice(ToolChoiceMode.NONE)),),
         ),
+        # The turn counts below are sized to the basic tool declarations.
+        symbol_tools=False,
     )
     long = "Please consider this detail carefully. " * 60  # about 370 tokens a turn
     summary = "The user stressed details."

@@ -38,9 +38,14 @@ def test_specs_from_signatures(toolbox: Toolbox) -> None:
         "read_file",
         "list_files",
         "search",
+        "outline",
+        "read_symbol",
+        "find_references",
         "git_status",
         "git_diff",
         "edit_file",
+        "replace_symbol",
+        "insert_symbol",
         "write_file",
     }
     read = specs["read_file"].parameters

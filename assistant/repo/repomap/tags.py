@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from tree_sitter import Node, Parser, QueryCursor
+from tree_sitter import Node, Parser, QueryCursor, Tree
 
 from assistant.repo.repomap.languages import get_language, get_query
 
@@ -101,13 +101,22 @@ def _parser(lang: str) -> Parser:
     return parser
 
 
-def extract_tags(source: bytes, lang: str) -> FileTags:
-    """Tags of `source` (bytes of any encoding; names are decoded leniently)."""
-    tree = _parser(lang).parse(source)
-    root = tree.root_node
+def parse_tree(source: bytes, lang: str) -> Tree:
+    """The tree of `source` with the language's (cached) parser."""
+    return _parser(lang).parse(source)
+
+
+def definition_nodes(root: Node, lang: str) -> list[tuple[int, Node, Node, str]]:
+    """(pattern, definition node, name node, kind) of every definition the tag
+    query finds under `root`, in source order: the same table the repo map
+    uses, for the symbol index (`assistant.repo.symbols`)."""
+    found, _refs = _match(root, lang)
+    return sorted(found.values(), key=lambda v: v[1].start_byte)
+
+
+def _match(root: Node, lang: str) -> tuple[dict[int, tuple[int, Node, Node, str]], list[Node]]:
     query = get_query(lang)
     found: dict[int, tuple[int, Node, Node, str]] = {}  # name start -> (pattern, node, name, kind)
-    refs: Counter[str] = Counter()
     ref_nodes: list[Node] = []
     for pattern, captures in QueryCursor(query).matches(root):
         for capture, nodes in captures.items():
@@ -122,6 +131,14 @@ def extract_tags(source: bytes, lang: str) -> FileTags:
                     found[key] = (pattern, nodes[0], name_node, capture[11:])
             elif capture.startswith("reference."):
                 ref_nodes.extend(nodes)
+    return found, ref_nodes
+
+
+def extract_tags(source: bytes, lang: str) -> FileTags:
+    """Tags of `source` (bytes of any encoding; names are decoded leniently)."""
+    root = parse_tree(source, lang).root_node
+    found, ref_nodes = _match(root, lang)
+    refs: Counter[str] = Counter()
     for node in ref_nodes:
         if node.start_byte in found:
             continue
