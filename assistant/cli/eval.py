@@ -116,6 +116,13 @@ def eval_run(
     test_timeout: Annotated[
         float, typer.Option("--test-timeout", min=1.0, help="Seconds a task's tests may run.")
     ] = DEFAULT_TIMEOUT,
+    unconfined: Annotated[
+        bool,
+        typer.Option(
+            "--unconfined",
+            help="Run the tests even where their files and network cannot be confined.",
+        ),
+    ] = False,
     *,
     opts: ModelOptions,
 ) -> None:
@@ -123,8 +130,17 @@ def eval_run(
     # The runner brings the agent and the tools: loaded when a run starts, not
     # with the CLI (tests/cli/test_startup.py).
     from assistant.eval.runner import RunConfig, effective_jobs, pending, run_suite
+    from assistant.eval.sandbox import confinement
 
     require_pytest()
+    level = confinement()
+    if not level.confines_files_and_network:
+        if not unconfined:
+            raise UsageError(
+                "eval runs the code the model writes, and this machine cannot confine it "
+                f"({level.describe()}); pass --unconfined to run it anyway"
+            )
+        err.print(f"note: running unconfined: {level.describe()}", highlight=False)
     suite = suite or _default_suite()
     tasks: list[Task] = load_suite(suite)
     settings = settings_for(None, opts)
