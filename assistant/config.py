@@ -61,7 +61,7 @@ class Settings:
     map_tokens: int = 1024
     prefix_cache_mb: int = 2048
     endpoint: str | None = None
-    # Checks after the model's changes (see agent/checks.py). The commands are
+    # Checks after the model's changes (see agent/checks.py). These five are
     # PRIVILEGED: a repo's own .assistant.toml sets them only once trusted.
     lint_command: str | None = None  # e.g. "ruff check {files}"
     test_command: str | None = None  # e.g. "pytest -x -q"
@@ -97,6 +97,10 @@ PRIVILEGED = frozenset(
         "endpoint",
         "lint_command",
         "test_command",
+        # How often and how long commands run: a clone must not raise them.
+        "auto_test",
+        "fix_rounds",
+        "check_timeout",
     }
 )
 APPROVALS = ("ask", "auto-edit", "read-only")
