@@ -38,9 +38,12 @@ def allow_endpoint(url: str) -> None:
     (the host's resolved addresses, since the guard sees addresses)."""
     parts = urlparse(url)
     host = parts.hostname
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a bad port: nothing is allowed, the client says what is wrong
+        return
     if not host:
         return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     _allowed_hosts.add(host)
     _allowed_endpoints.add((host, port))
     with contextlib.suppress(OSError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -89,8 +90,8 @@ def main() -> None:
     try:
         app(args=argv, prog_name="assistant")
     except AssistantError as exc:
-        if verbose:
-            raise
+        if verbose:  # the detail, then the same line and exit code as without --verbose
+            traceback.print_exc()
         err_console.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
