@@ -14,8 +14,9 @@ up here) and its own mount namespace, where it:
   their own paths, writable;
 - remounts every other mount read-only (/proc and /sys excepted), so a write
   anywhere else fails with "Read-only file system";
-- runs the command as its child; when that ends, it exits, and the kernel
-  kills every process left in the namespace (`setsid` or not).
+- runs the command as its child, with no capabilities (an empty bounding
+  set, no_new_privs), so it cannot undo any of this; when that ends, it
+  exits, and the kernel kills every process left in the namespace.
 
 Mode "process" (no user namespaces): it makes itself a child subreaper, so
 every orphaned descendant (a `setsid` daemon too) becomes its child, and when
@@ -51,7 +52,10 @@ MS_NODIRATIME = 2048
 MS_BIND = 4096
 MS_REC = 16384
 MS_RELATIME = 1 << 21
+PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+LAST_CAP = 63  # above the kernel's last capability, PR_CAPBSET_DROP says EINVAL
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 1
@@ -145,6 +149,25 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
 
 
+def _drop_privileges(required: bool) -> None:
+    """Empty the capability bounding set and forbid new privileges before the
+    tests start: they run as root of the user namespace, and with its
+    capabilities they could remount / read-write or unmount the fresh /tmp.
+    Without capabilities they cannot; a user namespace of their own does not
+    help them, since the kernel locks the mounts it copies into it."""
+    libc = _libc()
+    for cap in range(LAST_CAP + 1):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            code = ctypes.get_errno()
+            if code == errno.EINVAL:
+                break  # past the last capability this kernel knows
+            if required:
+                raise OSError(code, f"prctl(PR_CAPBSET_DROP, {cap})")
+            break  # not privileged in the first place: nothing to drop
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 and required:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
 def _children_of(parents: set[int]) -> set[int]:
     found: set[int] = set()
     for name in os.listdir("/proc"):
@@ -202,6 +225,11 @@ def main() -> int:
 
     child = os.fork()
     if child == 0:
+        try:
+            _drop_privileges(required=mode == "namespaces")
+        except OSError as exc:
+            sys.stderr.write(f"{MARK} cannot set up the sandbox: {exc}\n")
+            os._exit(SETUP_FAILED)
         try:
             os.execv(config["argv"][0], config["argv"])
         finally:

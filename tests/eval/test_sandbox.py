@@ -293,3 +293,34 @@ def test_eval_run_refuses_without_confinement(tmp_path: Path) -> None:
     )
     assert "note: running unconfined" in allowed.stderr, allowed.stderr
     assert allowed.returncode == 0, allowed.stderr
+
+
+@needs_namespaces
+def test_the_tests_cannot_undo_the_sandbox(tmp_path: Path) -> None:
+    """The tests run as root of the user namespace: without their capabilities
+    dropped they could remount / read-write or unmount the fresh /tmp. Tried
+    directly and from a user namespace of their own."""
+    target = Path.home() / f".eval-undo-{uuid.uuid4().hex}"
+    script = (
+        f"mount -o remount,rw,bind / ; umount -l /tmp ; touch {target} ; "
+        f"unshare -Urm sh -c 'mount -o remount,rw,bind / ; umount -l /tmp ; touch {target}' ; "
+        f"unshare -Um sh -c 'mount -o remount,rw,bind / ; touch {target}' ; "
+        "cat /proc/self/status > status.txt"
+    )
+    task = _task(
+        tmp_path,
+        f"""
+import subprocess
+
+def test_undo():
+    subprocess.run(["sh", "-c", {script!r}])
+""",
+    )
+    try:
+        run = run_tests(task, ("hostile_test.py",), timeout=60)
+        assert run.status is TestStatus.PASSED, run.output
+        assert not target.exists()
+        status = (task / "status.txt").read_text()
+        assert "CapEff:\t0000000000000000" in status and "CapBnd:\t0000000000000000" in status
+    finally:
+        target.unlink(missing_ok=True)
