@@ -9,7 +9,7 @@ Mode "namespaces": started by `unshare --user --map-root-user --net --mount
 --pid --fork --kill-child --mount-proc`, so it is process 1 of a new PID
 namespace, in its own network namespace (only a loopback interface, brought
 up here) and its own mount namespace, where it:
-- mounts a fresh, empty tmpfs on /tmp, /var/tmp and /dev/shm;
+- mounts a fresh, empty tmpfs on /tmp, /var/tmp, /dev/shm and /run;
 - binds the task folder and the scratch folder (HOME, TMPDIR, output) back at
   their own paths, writable;
 - remounts every other mount read-only (/proc and /sys excepted), so a write
@@ -60,7 +60,10 @@ SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 1
 TMPFS_OPTIONS = "size=256m,mode=1777"
-FRESH = ("/tmp", "/var/tmp", "/dev/shm")
+# Fresh and empty in the sandbox: the temp folders, and /run, where the
+# system's daemons keep their Unix sockets (a socket file needs no writable
+# mount to be connected to, so read-only alone would leave them reachable).
+FRESH = ("/tmp", "/var/tmp", "/dev/shm", "/run")
 NOT_REMOUNTED = ("/proc", "/sys")  # kernel interfaces, not files a test keeps
 
 _LIBC: list[ctypes.CDLL] = []  # loaded when the launcher runs, not when imported

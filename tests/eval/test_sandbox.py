@@ -324,3 +324,40 @@ def test_undo():
         assert "CapEff:\t0000000000000000" in status and "CapBnd:\t0000000000000000" in status
     finally:
         target.unlink(missing_ok=True)
+
+
+@needs_namespaces
+@pytest.mark.parametrize("folder", ["/tmp", "/run"])
+def test_unix_sockets_of_the_host_are_out_of_reach(tmp_path: Path, folder: str) -> None:
+    """A network namespace does not cover Unix sockets bound to a path (a
+    daemon's socket in /run, an agent's in /tmp): those folders are fresh."""
+    if not os.access(folder, os.W_OK):
+        pytest.skip(f"cannot make a socket in {folder} here")
+    path = Path(folder) / f"eval-sock-{uuid.uuid4().hex[:12]}"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(1)
+    server.settimeout(0.2)
+    task = _task(
+        tmp_path,
+        f"""
+import socket
+
+def test_reach():
+    client = socket.socket(socket.AF_UNIX)
+    try:
+        client.connect({str(path)!r})
+        open("result", "w").write("CONNECTED")
+    except OSError as exc:
+        open("result", "w").write(exc.strerror)
+""",
+    )
+    try:
+        run = run_tests(task, ("hostile_test.py",), timeout=60)
+        assert run.status is TestStatus.PASSED, run.output
+        assert (task / "result").read_text() != "CONNECTED"
+        with pytest.raises(OSError):
+            server.accept()
+    finally:
+        server.close()
+        path.unlink(missing_ok=True)
