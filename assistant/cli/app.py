@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from assistant import __version__, netguard
 from assistant.cli import options
@@ -92,7 +93,8 @@ def main() -> None:
     except AssistantError as exc:
         if verbose:  # the detail, then the same line and exit code as without --verbose
             traceback.print_exc()
-        err_console.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        # A message is text (it may quote a URL like http://[zz]:80), never markup.
+        err_console.print(f"[red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -101,7 +103,8 @@ def main() -> None:
         if verbose:
             raise
         err_console.print(
-            f"[red]error:[/] unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
+            f"[red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
+            "(run with --verbose for details)",
             highlight=False,
             soft_wrap=True,
         )

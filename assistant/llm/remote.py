@@ -703,11 +703,21 @@ class RemoteEngine:
         events = self._client.stream(
             "/completion", self._body(request, prompt, stops.budget), cancel
         )
+        # Events without tokens (a server, or something in front of it, that
+        # keeps talking without generating) do not renew the deadline either.
+        progress = time.monotonic()
         try:
             for event in events:
                 if first is None:
                     first = time.perf_counter()
                     self._stats.prompt_eval_ms = (first - start) * 1000
+                if event.get("tokens") or event.get("stop"):
+                    progress = time.monotonic()
+                elif time.monotonic() - progress > self._client.read_timeout:
+                    raise EndpointDropped(
+                        f"{self.info.url} stopped answering (events but no tokens for "
+                        f"{self._client.read_timeout:g} s)"
+                    )
                 slot = event.get("id_slot")
                 if self._slot is None and isinstance(slot, int) and slot >= 0:
                     self._slot = slot  # keep the slot the server chose
