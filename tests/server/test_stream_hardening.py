@@ -347,6 +347,13 @@ def test_bad_endpoint_urls_are_usage_errors(repo: Path, url: str) -> None:
     assert "unexpected" not in proc.stderr and "hunter2" not in proc.stderr
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999", "ftp://127.0.0.1:21"])
+def test_model_info_checks_the_url_the_same_way(repo: Path, url: str) -> None:
+    proc = _cli(["model", "info", "--endpoint", url], repo)
+    assert proc.returncode == 2 and _one_line(proc.stderr), proc.stderr
+    assert "unexpected" not in proc.stderr
+
+
 def test_an_error_line_is_text_not_markup(repo: Path) -> None:
     """A URL in brackets is quoted as given, not eaten as a Rich style tag."""
     proc = _ask("http://[zz]:80", repo)
