@@ -119,8 +119,8 @@ class WallClock:
 
     def _end_command(self) -> None:
         sys.stderr.write(
-            f"error: --timeout {self.seconds:g} s reached; the model did not stop in time, "
-            "so the command ends here\n"
+            f"error: --timeout {self.seconds:g} s reached while waiting for the model "
+            "(loading it, connecting, or a request it did not answer); the command ends here\n"
         )
         sys.stderr.flush()
         os._exit(1)  # a thread blocked in a C call cannot be interrupted any other way
