@@ -21,7 +21,8 @@ def test_config_show_reports_sources(git_repo: Path) -> None:
     out = run("config", "show", "--json", cwd=git_repo)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["n_ctx"] == {"value": 4096, "source": str(git_repo / ".assistant.toml")}
+    assert data["n_ctx"]["value"] == 4096
+    assert data["n_ctx"]["source"] == str(git_repo / ".assistant.toml")
     assert data["approval"]["source"] == "default"
 
 

@@ -67,7 +67,8 @@ def attach_files(toolbox: Toolbox, files: list[str], max_chars: int) -> str:
     for name in files:
         result = toolbox.call("read_file", {"path": name})
         if not result.ok:
-            if not (toolbox.context.root / name).is_file():
+            # A name that is not text (the shell's bytes) keeps the tool's own refusal.
+            if name.isprintable() and not (toolbox.context.root / name).is_file():
                 raise UsageError(no_such_file(name, toolbox.context.root))
             raise UsageError(f"cannot use {name}: {for_user(result.text.removeprefix('error: '))}")
         parts.append(result.text)
@@ -109,7 +110,8 @@ def check_files(root: Path, files: tuple[str, ...]) -> tuple[str, ...]:
         rel = Path(os.path.relpath(real, sandbox.root)).as_posix()
         if rel == ".." or rel.startswith("../"):
             raise UsageError(f"{name} is outside the repository {root}")
-        if not os.path.lexists(real):
+        # A name that is not text (the shell's bytes) gets the sandbox's own refusal.
+        if name.isprintable() and not os.path.lexists(real):
             raise UsageError(no_such_file(name, root))
         try:
             sandbox.resolve_existing(rel)

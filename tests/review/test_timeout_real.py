@@ -118,7 +118,8 @@ def test_hook_lets_a_timed_out_review_through_in_one_line(
     warnings = [line for line in lines if line.startswith("warning: review incomplete: ")]
     assert len(warnings) == 1 and warnings[0].endswith("; commit allowed"), output
     print(f"hook: {warnings[0]}")
-    assert "timed out after 5 s" in warnings[0]
+    # the timeout, or the pace check that saw the rest could not fit in it
+    assert "timed out after 5 s" in warnings[0] or "of the 5 s timeout remain" in warnings[0]
     assert sum(line.startswith("review INCOMPLETE: ") for line in lines) == 1
     # Short: no per-chunk account in a commit's output.
     assert "reviewed before it stopped" not in output and "not started:" not in output

@@ -161,7 +161,8 @@ def test_a_malformed_event_stream_ends_the_answer_cleanly(stub_http: tuple[str, 
 def test_wrong_key_is_refused_and_never_shown(
     smollm2_path: Path, repo: Path, tmp_path: Path
 ) -> None:
-    server = start_server(smollm2_path, tmp_path / "keyed.log", api_key=KEY, ctx=1024)
+    # 2048: ask's system prompt with the tool declarations is ~1,300 tokens
+    server = start_server(smollm2_path, tmp_path / "keyed.log", api_key=KEY, ctx=2048)
     try:
         with pytest.raises(EndpointError, match="refused the API key") as caught:
             RemoteEngine.connect(server.url, "wrong-key")
