@@ -64,7 +64,7 @@ class Settings:
     map_tokens: int = 1024
     prefix_cache_mb: int = 2048
     endpoint: str | None = None
-    # Checks after the model's changes (see agent/checks.py). The commands are
+    # Checks after the model's changes (see agent/checks.py). These five are
     # PRIVILEGED: a repo's own .assistant.toml sets them only once trusted.
     lint_command: str | None = None  # e.g. "ruff check {files}"
     test_command: str | None = None  # e.g. "pytest -x -q"
@@ -103,6 +103,10 @@ PRIVILEGED = frozenset(
         "test_command",
         # a property of the user's machine, and "on" can crash it (llm/hardware.py)
         "extra_buffers",
+        # How often and how long commands run: a clone must not raise them.
+        "auto_test",
+        "fix_rounds",
+        "check_timeout",
     }
 )
 APPROVALS = ("ask", "auto-edit", "read-only")

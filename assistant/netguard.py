@@ -36,11 +36,14 @@ def _is_loopback(host: str) -> bool:
 def allow_endpoint(url: str) -> None:
     """Allow connections to exactly the host and port of the user's `--endpoint`
     (the host's resolved addresses, since the guard sees addresses)."""
-    parts = urlparse(url)
-    host = parts.hostname
+    try:
+        parts = urlparse(url)
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a bad URL: nothing is allowed, the client says what is wrong
+        return
     if not host:
         return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     _allowed_hosts.add(host)
     _allowed_endpoints.add((host, port))
     with contextlib.suppress(OSError):

@@ -43,3 +43,21 @@ def show_controls(text: str) -> str:
     characters made visible (tabs and newlines kept), so a diff cannot hide or
     rewrite lines on the approver's screen."""
     return _CONTROL.sub(_visible, text)
+
+
+def print_diff(diff: str) -> None:
+    """A unified diff on stderr: coloured on a terminal, plain text elsewhere
+    (stdout stays for what a command's caller reads)."""
+    import sys
+
+    if not diff:
+        return
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.syntax import Syntax
+
+        Console(file=sys.stderr).print(
+            Syntax(diff, "diff", theme="ansi_dark", background_color="default")
+        )
+    else:
+        sys.stderr.write(diff if diff.endswith("\n") else diff + "\n")

@@ -92,14 +92,27 @@ def _coerce(param: ParamInfo, value: object) -> object:
             return float(value)
     elif kind is str:
         if isinstance(value, str):
-            return value
+            return _text(param, value)
     elif kind is list and isinstance(value, list):
         item = param.item_kind or str
         if all(isinstance(v, item) for v in value):
-            return list(value)
+            return [_text(param, v) if isinstance(v, str) else v for v in value]
         raise ToolError(f"{param.name} must be a list of {_TYPE_NAMES.get(item, 'values')}")
     expected = _TYPE_NAMES.get(kind, "a list")
     raise ToolError(f"{param.name} must be {expected}, not {type(value).__name__}")
+
+
+def _text(param: ParamInfo, value: str) -> str:
+    """A string argument must be text: a lone surrogate (JSON "\\ud800") is
+    not, and would fail every encode after it (a path, the terminal, the tokenizer)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = ascii(value[exc.start : exc.end])
+        raise ToolError(
+            f"{param.name} holds {bad}, a lone surrogate, which is not text; give plain UTF-8 text"
+        ) from None
+    return value
 
 
 class Toolbox:

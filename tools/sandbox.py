@@ -308,6 +308,15 @@ class Sandbox:
             raise ToolError("path must be a string, relative to the repository root")
         if "\0" in path:
             raise ToolError("path contains a NUL byte; give a plain relative path like src/app.py")
+        try:
+            path.encode("utf-8")
+        except UnicodeError:
+            # A lone surrogate (JSON "\ud800", or a non-UTF-8 byte from the shell):
+            # every encode on the way (the OS, the terminal, the tokenizer) would fail.
+            raise ToolError(
+                f"path {ascii(path)[:200]} is not UTF-8 text (it holds a lone surrogate); "
+                "the tools take UTF-8 file names only"
+            ) from None
         if not path.strip():
             raise ToolError("path is empty; give a path relative to the repository root")
         if len(path) > MAX_PATH_CHARS or path.count("/") + path.count("\\") >= MAX_PATH_PARTS:

@@ -132,9 +132,14 @@ def load_engine(
     writer = TraceWriter(trace) if trace else None
     if settings.endpoint:
         from assistant import netguard
-        from assistant.llm.remote import READ_TIMEOUT_S, RemoteEngine, describe_endpoint
+        from assistant.llm.remote import (
+            READ_TIMEOUT_S,
+            RemoteEngine,
+            check_endpoint,
+            describe_endpoint,
+        )
 
-        netguard.allow_endpoint(settings.endpoint)
+        netguard.allow_endpoint(check_endpoint(settings.endpoint))
         with status(f"connecting to {describe_endpoint(settings.endpoint)}…"):
             return RemoteEngine.connect(
                 settings.endpoint,

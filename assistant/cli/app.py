@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from assistant import __version__, netguard
 from assistant.cli import options
@@ -89,9 +91,10 @@ def main() -> None:
     try:
         app(args=argv, prog_name="assistant")
     except AssistantError as exc:
-        if verbose:
-            raise
-        err_console.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        if verbose:  # the detail, then the same line and exit code as without --verbose
+            traceback.print_exc()
+        # A message is text (it may quote a URL like http://[zz]:80), never markup.
+        err_console.print(f"[red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -100,7 +103,8 @@ def main() -> None:
         if verbose:
             raise
         err_console.print(
-            f"[red]error:[/] unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
+            f"[red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
+            "(run with --verbose for details)",
             highlight=False,
             soft_wrap=True,
         )

@@ -133,6 +133,13 @@ def eval_run(
             "basic: without the symbol tools, to compare.",
         ),
     ] = ToolSet.SYMBOLS,
+    unconfined: Annotated[
+        bool,
+        typer.Option(
+            "--unconfined",
+            help="Run the tests even where their files and network cannot be confined.",
+        ),
+    ] = False,
     *,
     opts: ModelOptions,
 ) -> None:
@@ -140,9 +147,18 @@ def eval_run(
     # The runner brings the agent and the tools: loaded when a run starts, not
     # with the CLI (tests/cli/test_startup.py).
     from assistant.eval.runner import RunConfig, effective_jobs, pending, run_suite
+    from assistant.eval.sandbox import confinement
 
     require_pytest()
     opts = replace(opts, symbol_tools=tools is ToolSet.SYMBOLS)
+    level = confinement()
+    if not level.confines_files_and_network:
+        if not unconfined:
+            raise UsageError(
+                "eval runs the code the model writes, and this machine cannot confine it "
+                f"({level.describe()}); pass --unconfined to run it anyway"
+            )
+        err.print(f"note: running unconfined: {level.describe()}", highlight=False)
     suite = suite or _default_suite()
     tasks: list[Task] = load_suite(suite)
     settings = settings_for(None, opts)

@@ -57,6 +57,7 @@ TimeoutOpt = Annotated[
     typer.Option("--timeout", help="Stop the model after this many seconds (0: no limit)."),
 ]
 MAX_FILE_TOKENS_SHARE = 0.4  # of the context, for files the user names
+BACKSTOP_GRACE_S = 5.0  # after --timeout: the time a cancelled turn has to end by itself
 
 
 def attach_files(toolbox: Toolbox, files: list[str], max_chars: int) -> str:
@@ -120,13 +121,31 @@ def check_files(root: Path, files: tuple[str, ...]) -> tuple[str, ...]:
 
 class WallClock:
     """`--timeout`: cancels the model's turn when the time since the command
-    started runs out (the model stops within a token; tools already applied stay)."""
+    started runs out (the model stops within a token; tools already applied stay).
+
+    A cancel needs the code that waits to look at it; a model that is still
+    loading, or a request to a server that will not answer, may not. So a
+    backstop ends the command `BACKSTOP_GRACE_S` after the time is up, until
+    the model's part is over (`disarm`): `--timeout` bounds the whole wait."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.started = time.monotonic()
         self.fired = False
         self._timer: threading.Timer | None = None
+        self._backstop: threading.Timer | None = None
+        if seconds > 0:
+            self._backstop = threading.Timer(seconds + BACKSTOP_GRACE_S, self._end_command)
+            self._backstop.daemon = True
+            self._backstop.start()
+
+    def _end_command(self) -> None:
+        sys.stderr.write(
+            f"error: --timeout {self.seconds:g} s reached while waiting for the model "
+            "(loading it, connecting, or a request it did not answer); the command ends here\n"
+        )
+        sys.stderr.flush()
+        os._exit(1)  # a thread blocked in a C call cannot be interrupted any other way
 
     def start(self, cancel: Callable[[], None]) -> None:
         if self.seconds <= 0:
@@ -147,6 +166,12 @@ class WallClock:
     def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+
+    def disarm(self) -> None:
+        """The model's part is over: no backstop for what follows (checks have their own)."""
+        self.stop()
+        if self._backstop is not None:
+            self._backstop.cancel()
 
 
 def read_request(text: str | None, what: str) -> str:
@@ -218,28 +243,32 @@ def one_turn(
         tool_diffs=tool_diffs,
         answer_to_stderr=answer_to_stderr,
     )
-    runtime = open_runtime(
-        opts,
-        root=root,
-        mode=mode,
-        status=renderer.status,
-        policy=policy,
-        dry_run=dry_run,
-        focus_files=files,
-        plan=plan,
-    )
+    try:
+        runtime = open_runtime(
+            opts,
+            root=root,
+            mode=mode,
+            status=renderer.status,
+            policy=policy,
+            dry_run=dry_run,
+            focus_files=files,
+            plan=plan,
+        )
+    except BaseException:
+        clock.disarm()
+        raise
     try:
         budget = int(runtime.engine.n_ctx * MAX_FILE_TOKENS_SHARE * 3)
         attached = attach_files(runtime.toolbox, list(files), budget)
         clock.start(runtime.agent.cancel.cancel)
         result = runtime.agent.run(_message(text, attached), renderer)
-        clock.stop()
+        clock.disarm()
         renderer.close()
         if clock.fired:
             renderer.warn(f"stopped: --timeout {timeout:g} s reached")
         yield runtime, renderer, result
     finally:
-        clock.stop()
+        clock.disarm()
         runtime.close()
 
 

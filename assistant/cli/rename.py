@@ -11,6 +11,7 @@ import typer
 
 from assistant.errors import AssistantError, UsageError
 from assistant.repo.git import require_repo_root
+from assistant.terminal import print_diff
 
 RENAME_HELP = """Rename a function, class, method or variable across the repository, with no model.
 
@@ -39,20 +40,6 @@ when nobody can answer). Exit codes: 0 renamed (or previewed), 1 refused (NEW
 clashes or is a keyword / not an identifier, OLD not found or ambiguous), 2
 usage error, 3 not applied (declined, or no terminal and no --yes), 4 a write
 failed (files already written were restored)."""
-
-
-def _print_diff(diff: str) -> None:
-    if not diff:
-        return
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.syntax import Syntax
-
-        Console(file=sys.stderr).print(
-            Syntax(diff, "diff", theme="ansi_dark", background_color="default")
-        )
-    else:
-        sys.stderr.write(diff if diff.endswith("\n") else diff + "\n")
 
 
 def _repo_relative(root: Path, path: str) -> str:
@@ -115,7 +102,7 @@ def register(app: typer.Typer) -> None:
             if dry_run or (not yes and not sys.stdin.isatty()):
                 if not as_json:
                     typer.echo(plan.summary())
-                _print_diff(plan.diff())
+                print_diff(plan.diff())
                 if dry_run:
                     typer.echo("dry run: nothing was written", err=True)
                     raise typer.Exit(0)

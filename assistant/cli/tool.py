@@ -9,7 +9,6 @@ Calls share one persistent "cli" session per repository, so `read_file` followed
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ import typer
 
 from assistant.errors import AssistantError, UsageError
 from assistant.repo.git import require_repo_root
+from assistant.terminal import print_diff
 
 CLI_SESSION = "cli"
 READS_FILE = "reads.json"
@@ -25,20 +25,6 @@ READS_FILE = "reads.json"
 def _fail(exc: AssistantError) -> typer.Exit:
     typer.echo(f"error: {exc.message}", err=True)
     return typer.Exit(exc.exit_code)
-
-
-def _print_diff(diff: str) -> None:
-    if not diff:
-        return
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.syntax import Syntax
-
-        Console(file=sys.stderr).print(
-            Syntax(diff, "diff", theme="ansi_dark", background_color="default")
-        )
-    else:
-        sys.stderr.write(diff if diff.endswith("\n") else diff + "\n")
 
 
 def _parse_args(raw: str) -> dict[str, Any]:
@@ -144,7 +130,7 @@ def register(app: typer.Typer) -> None:
             raise _fail(exc) from None
         result = toolbox.call(name, args)
         typer.echo(result.text)
-        _print_diff(result.diff)
+        print_diff(result.diff)
         if result.ok and toolbox.dry_run and result.diff:
             typer.echo("dry run: nothing was written; rerun with --yes to apply", err=True)
         raise typer.Exit(0 if result.ok else 1)

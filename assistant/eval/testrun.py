@@ -1,12 +1,14 @@
 """Running a task's tests: pytest in the task's own directory, in a child
-process with a timeout, no network, capped output.
+process with a timeout, confined as far as the platform allows
+(`assistant/eval/sandbox.py`: namespaces on Linux), capped output.
 
-No network: the child installs an audit hook before pytest starts that
-refuses every `socket.connect` to a non-loopback address and every name
-lookup, and its environment carries no proxy settings. A hang is killed with
-its whole process group at the timeout; a crash (a signal) is a failure with
-its own status. The output file is capped by RLIMIT_FSIZE, and what is kept
-for the record (and the model's second try) is its head and tail."""
+No network: in a network namespace where there is one; in every case every
+Python process of the run (through `sitecustomize` on PYTHONPATH) refuses
+connections off the loopback and name lookups, and the environment carries
+no proxy settings. HOME and TMPDIR are fresh and empty. A hang is killed at
+the timeout with everything the run started; a crash (a signal) is a failure
+with its own status. The output file is capped by RLIMIT_FSIZE, and what is
+kept for the record (and the model's second try) is its head and tail."""
 
 from __future__ import annotations
 
@@ -22,31 +24,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.eval.confine import MARK, SETUP_FAILED
+from assistant.eval.sandbox import Confinement, confinement, launcher_command, write_guard
+
 OUTPUT_CHARS = 4_000  # kept of the test output: head and tail
 MAX_OUTPUT_BYTES = 8 << 20  # the child may write this much, then it gets SIGXFSZ
 DEFAULT_TIMEOUT = 60.0
+TERM_GRACE_S = 5.0  # PROCESS mode: the launcher's time to kill what it started
 
-# Run as `python -c BOOT <pytest args>`: guard the sockets, then pytest.
+# Run as `python -c BOOT <pytest args>` (the guard is already in place through sitecustomize).
 BOOT = """
-import ipaddress, sys
-def _guard(event, args):
-    if event == "socket.getaddrinfo" and args[0] not in ("localhost", "127.0.0.1", "::1", None):
-        raise OSError("network access is disabled in eval tests")
-    if event == "socket.connect":
-        address = args[1]
-        if isinstance(address, tuple):
-            try:
-                loopback = ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
-            except ValueError:
-                loopback = False
-            if not loopback:
-                raise OSError("network access is disabled in eval tests")
-sys.addaudithook(_guard)
+import sys
 import pytest
 sys.exit(pytest.main(sys.argv[1:]))
 """
 
-_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+_KEEP_ENV = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")
 
 
 class TestStatus(enum.Enum):
@@ -72,12 +65,20 @@ class TestRun:
         return self.status is TestStatus.PASSED
 
 
-def test_env(home: Path) -> dict[str, str]:
-    """A small environment: no proxies, no user site, no bytecode files."""
+class SandboxError(RuntimeError):
+    """The sandbox could not be set up: the task is recorded with this error."""
+
+
+def test_env(home: Path, tmp: Path, guard: Path | None = None) -> dict[str, str]:
+    """A small environment: fresh HOME and TMPDIR, no proxies, no user site,
+    no bytecode files; the network guard on PYTHONPATH."""
     env = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+    if guard is not None:
+        env["PYTHONPATH"] = str(guard)
     env.update(
         {
             "HOME": str(home),
+            "TMPDIR": str(tmp),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONNOUSERSITE": "1",
             "PYTHONHASHSEED": "0",
@@ -108,8 +109,15 @@ def _limit_output() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_OUTPUT_BYTES, MAX_OUTPUT_BYTES))
 
 
-def run_tests(directory: Path, tests: tuple[str, ...], timeout: float = DEFAULT_TIMEOUT) -> TestRun:
-    args = [
+def run_tests(
+    directory: Path,
+    tests: tuple[str, ...],
+    timeout: float = DEFAULT_TIMEOUT,
+    mode: Confinement | None = None,
+) -> TestRun:
+    mode = mode or confinement()
+    directory = directory.resolve()
+    pytest_args = [
         sys.executable,
         "-c",
         BOOT,
@@ -121,13 +129,18 @@ def run_tests(directory: Path, tests: tuple[str, ...], timeout: float = DEFAULT_
         *tests,
     ]
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="assistant-eval-out-") as scratch:
-        out_path = Path(scratch) / "output.txt"
+    with tempfile.TemporaryDirectory(prefix="assistant-eval-out-") as tmp:
+        scratch = Path(tmp).resolve()
+        home, temp = scratch / "home", scratch / "tmp"
+        home.mkdir()
+        temp.mkdir()
+        guard = write_guard(scratch)
+        out_path = scratch / "output.txt"
         with open(out_path, "wb") as out:
             proc = subprocess.Popen(
-                args,
+                launcher_command(mode, directory, scratch, pytest_args),
                 cwd=directory,
-                env=test_env(Path(scratch)),
+                env=test_env(home, temp, guard),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -138,23 +151,53 @@ def run_tests(directory: Path, tests: tuple[str, ...], timeout: float = DEFAULT_
                 code: int | None = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 code = None
-                _kill_group(proc)
+                _stop(proc, mode)
+            if mode is not Confinement.NAMESPACES:
+                _kill_group(proc)  # what is left of its process group
         with open(out_path, "rb") as fh:
             raw = fh.read(MAX_OUTPUT_BYTES)
-    text = cap(raw.decode("utf-8", errors="replace"))
+    text = raw.decode("utf-8", errors="replace")
+    if code == SETUP_FAILED and MARK in text:
+        raise SandboxError(text.strip()[-300:])
+    text = cap(text)
     seconds = time.monotonic() - start
+    signum = _signal_of(code, mode)
     if code is None:
         status = TestStatus.TIMEOUT
         text = f"{text}\n[the tests did not finish within {timeout:g} s and were stopped]"
-    elif code < 0:
+    elif signum:
         status = TestStatus.CRASHED
-        text = f"{text}\n[the test process died with signal {-code}]"
+        text = f"{text}\n[the test process died with signal {signum}]"
     else:
         status = TestStatus.PASSED if code == 0 else TestStatus.FAILED
     return TestRun(status, text.strip(), seconds, code)
 
 
+def _signal_of(code: int | None, mode: Confinement) -> int:
+    """The signal the tests died of: a negative code, or 128+N from the launcher."""
+    if code is None:
+        return 0
+    if code < 0:
+        return -code
+    if mode is not Confinement.GROUP and 128 < code < 128 + 65:
+        return code - 128
+    return 0
+
+
+def _stop(proc: subprocess.Popen[bytes], mode: Confinement) -> None:
+    """Stop a run that timed out, with all it started. NAMESPACES: killing
+    `unshare` kills the launcher (--kill-child), process 1 of the PID
+    namespace, and with it the namespace. PROCESS: the launcher kills its
+    descendants on SIGTERM. GROUP: the process group is all there is."""
+    if mode is Confinement.PROCESS:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(TERM_GRACE_S)
+    _kill_group(proc)
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -18,16 +18,18 @@ vendored in the pinned llama-cpp-python sdist."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import re
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.errors import AssistantError, GenerationFailed, ModelNotFoundError
+from assistant.errors import AssistantError, GenerationFailed, ModelNotFoundError, UsageError
 from assistant.llm.engine import (
     CancelToken,
     GeneratedToken,
@@ -42,6 +44,8 @@ from assistant.llm.trace import TraceWriter
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 120.0  # between two streamed events; a long prompt sends progress meanwhile
+POLL_S = 0.1  # how often a stream waiting for data looks at the cancel token and its deadline
+MAX_LINE_BYTES = 16 << 20  # one event line; llama-server's are a few KB
 MEMO_CHARS = 4_000_000  # tokenizations kept per tokenizer, in characters of text
 GRAMMAR_TRIGGER_TOKEN = 0  # llama.cpp common_grammar_trigger_type
 GRAMMAR_TRIGGER_WORD = 1
@@ -59,11 +63,41 @@ class EndpointDropped(GenerationFailed):
     """The connection broke in the middle of an answer."""
 
 
+def check_endpoint(url: str) -> str:
+    """The `--endpoint` URL, checked: http(s), a host, a port in range. A bad
+    one is a usage error (exit 2) with one line that names the problem."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError: out of range, not a number
+    except ValueError as exc:
+        raise UsageError(f"--endpoint {_shown(url)} is not a usable URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--endpoint must be an http:// or https:// URL, not {_shown(url)}")
+    if port == 0:
+        raise UsageError(f"--endpoint {_shown(url)} is not a usable URL: port 0")
+    return url
+
+
+def _shown(url: str) -> str:
+    """A bad URL as it may be printed: without any password in it."""
+    head, at, tail = url.rpartition("@")
+    if at and "://" in head:
+        scheme, _, _ = head.partition("://")
+        return repr(f"{scheme}://…@{tail}")
+    return repr(url)
+
+
 def describe_endpoint(url: str) -> str:
-    """The URL without credentials, for messages and the trace."""
+    """The URL without credentials, for messages and the trace. An IPv6 host
+    keeps its brackets (`http://[::1]:8080`)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
     return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}"
 
 
@@ -80,6 +114,7 @@ class ServerInfo:
     bos_token: str
     eos_token: str
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    n_vocab: int = 0  # from /v1/models (/props does not say); 0: unknown
 
     @property
     def model_name(self) -> str:
@@ -95,10 +130,7 @@ class ServerClient:
     ) -> None:
         import httpx
 
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EndpointError(f"--endpoint must be an http:// or https:// URL, not {url!r}")
-        self.url = describe_endpoint(url)
+        self.url = describe_endpoint(check_endpoint(url))
         self.read_timeout = read_timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # https uses the system CA store (httpx's default through certifi is
@@ -155,7 +187,12 @@ class ServerClient:
         self, path: str, body: dict[str, Any], cancel: CancelToken | None
     ) -> Generator[dict[str, Any], None, None]:
         """The server-sent events of one streamed request, as JSON objects.
-        Closing the iterator closes the connection, which stops the server's work."""
+        Closing the iterator closes the connection, which stops the server's work.
+
+        Every wait has a deadline: `read_timeout` seconds without a `data:`
+        event ends the stream, however many comments (`: ping`), blank lines
+        or bytes of an unfinished line arrive meanwhile; and a cancel (Ctrl-C,
+        `--timeout`) is seen within `POLL_S` even while the server says nothing."""
         import httpx
 
         try:
@@ -163,31 +200,126 @@ class ServerClient:
                 if response.status_code >= 400:
                     response.read()
                     self._check(response)
-                for line in response.iter_lines():
-                    if cancel is not None and cancel.cancelled:
-                        return
-                    if not line.startswith("data:"):
-                        continue  # blank separators, ": ping" comments
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    try:
-                        event = json.loads(data)
-                    except ValueError:
-                        raise EndpointDropped(
-                            f"{self.url} sent a malformed event: {data[:80]!r}"
-                        ) from None
-                    if not isinstance(event, dict):
-                        raise EndpointDropped(f"{self.url} sent a malformed event: {data[:80]!r}")
-                    if "error" in event:
-                        raise EndpointDropped(f"{self.url}: {_error_text(json.dumps(event))}")
-                    yield event
+                yield from self._events(response, cancel)
         except httpx.TimeoutException as exc:
             raise EndpointDropped(
                 f"{self.url} stopped answering (no data for {self.read_timeout:g} s)"
             ) from exc
         except httpx.HTTPError as exc:
             raise EndpointDropped(f"lost the connection to {self.url} mid-answer ({exc})") from exc
+
+    def _events(
+        self, response: Any, cancel: CancelToken | None
+    ) -> Generator[dict[str, Any], None, None]:
+        for line in _LineReader(response, self.read_timeout, cancel, self.url):
+            if not line.startswith(b"data:"):
+                continue  # blank separators, ": ping" comments, other SSE fields
+            data = line[5:].strip().decode("utf-8", errors="replace")
+            if data == "[DONE]":
+                return
+            try:
+                event = json.loads(data)
+            except ValueError:
+                raise EndpointDropped(f"{self.url} sent a malformed event: {data[:80]!r}") from None
+            if not isinstance(event, dict):
+                raise EndpointDropped(f"{self.url} sent a malformed event: {data[:80]!r}")
+            if "error" in event:
+                raise EndpointDropped(f"{self.url}: {_error_text(json.dumps(event))}")
+            yield event
+
+
+_END = object()
+
+
+class _LineReader:
+    """The lines of a streamed response, read by a helper thread so that the
+    caller's waits are bounded: by a deadline that only a `data:` line
+    renews, and by the cancel token. httpx's own read timeout restarts with
+    every byte, so a server that sends a comment every second, or one byte of
+    a line that never ends, would otherwise hold the caller for good."""
+
+    def __init__(self, response: Any, timeout: float, cancel: CancelToken | None, url: str) -> None:
+        self._response = response
+        self._timeout = timeout
+        self._cancel = cancel
+        self._url = url
+        self._chunks: queue.Queue[object] = queue.Queue(maxsize=64)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True, name="sse-reader")
+
+    def _read(self) -> None:
+        item: object = _END
+        try:
+            for chunk in self._response.iter_bytes():
+                while not self._stop.is_set():
+                    try:
+                        self._chunks.put(chunk, timeout=POLL_S)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the caller's thread
+            item = exc
+        with contextlib.suppress(queue.Full):
+            self._chunks.put(item, timeout=1.0)
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._thread.start()
+        try:
+            yield from self._lines()
+        finally:
+            self._stop.set()
+            _shut(self._response)  # wakes the reader blocked in recv()
+            self._thread.join(1.0)
+
+    def _lines(self) -> Iterator[bytes]:
+        buffer = b""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            if self._cancel is not None and self._cancel.cancelled:
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise EndpointDropped(
+                    f"{self._url} stopped answering (no data for {self._timeout:g} s)"
+                )
+            try:
+                item = self._chunks.get(timeout=min(left, POLL_S))
+            except queue.Empty:
+                continue
+            if item is _END:
+                if buffer.strip():
+                    yield buffer.rstrip(b"\r")
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            buffer += item
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                line = line.rstrip(b"\r")
+                if line.startswith(b"data:"):
+                    deadline = time.monotonic() + self._timeout
+                yield line
+                if self._cancel is not None and self._cancel.cancelled:
+                    return
+            if len(buffer) > MAX_LINE_BYTES:
+                raise EndpointDropped(
+                    f"{self._url} sent an event line over {MAX_LINE_BYTES >> 20} MB: "
+                    "not a llama-server stream"
+                )
+
+
+def _shut(response: Any) -> None:
+    """Shut the response's socket down: a thread blocked reading it returns at once."""
+    import socket
+
+    stream = getattr(response, "extensions", {}).get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _error_text(text: str) -> str:
@@ -259,6 +391,21 @@ def read_server_info(client: ServerClient) -> ServerInfo:
     )
 
 
+def read_vocab_size(client: ServerClient) -> int:
+    """The model's vocabulary size from `/v1/models` (`meta.n_vocab`); `/props`
+    does not carry it. 0 when the server does not say."""
+    try:
+        models = client.get("/v1/models")
+    except EndpointError:
+        return 0
+    data = models.get("data") if isinstance(models, dict) else None
+    if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+        return 0
+    meta = data[0].get("meta")
+    n_vocab = meta.get("n_vocab") if isinstance(meta, dict) else None
+    return n_vocab if isinstance(n_vocab, int) and not isinstance(n_vocab, bool) else 0
+
+
 class RemoteTokenizer:
     """`Tokenizer` through the server's `/tokenize` and `/detokenize`.
 
@@ -309,7 +456,7 @@ class RemoteTokenizer:
 
     @property
     def n_vocab(self) -> int:
-        return max(self._protected, default=0) + 1
+        return self._info.n_vocab or max(self._protected, default=0) + 1
 
     def _raw(self, text: str, special: bool) -> list[dict[str, Any]]:
         if not text:
@@ -453,6 +600,7 @@ class RemoteEngine:
                     f"{client.url}/health says {health!r}: is it a llama.cpp llama-server?"
                 )
             info = read_server_info(client)
+            info = replace(info, n_vocab=read_vocab_size(client))
             if not info.n_ctx:
                 raise EndpointError(
                     f"{client.url} reports no context size: is it a llama.cpp llama-server?"
@@ -551,23 +699,33 @@ class RemoteEngine:
         reason = StopReason.MAX_TOKENS
         start = time.perf_counter()
         first: float | None = None
+        finished = False  # the server's last event (stop: true) or our own stop came
         events = self._client.stream(
             "/completion", self._body(request, prompt, stops.budget), cancel
         )
+        # Events without tokens (a server, or something in front of it, that
+        # keeps talking without generating) do not renew the deadline either.
+        progress = time.monotonic()
         try:
             for event in events:
                 if first is None:
                     first = time.perf_counter()
                     self._stats.prompt_eval_ms = (first - start) * 1000
+                if event.get("tokens") or event.get("stop"):
+                    progress = time.monotonic()
+                elif time.monotonic() - progress > self._client.read_timeout:
+                    raise EndpointDropped(
+                        f"{self.info.url} stopped answering (events but no tokens for "
+                        f"{self._client.read_timeout:g} s)"
+                    )
                 slot = event.get("id_slot")
                 if self._slot is None and isinstance(slot, int) and slot >= 0:
                     self._slot = slot  # keep the slot the server chose
                 self._record_timings(event, len(prompt))
                 stop = False
-                for token in event.get("tokens") or []:
-                    token = int(token)
+                for token in self._event_tokens(event):
                     generated.append(token)
-                    yield GeneratedToken(token, self._tokenizer.piece(token))
+                    yield GeneratedToken(token, self._streamed_piece(token))
                     cut = stops.after(token)
                     if cut is not None:
                         reason, stop = cut, True
@@ -578,8 +736,10 @@ class RemoteEngine:
                             "eos": StopReason.END_OF_TURN,
                             "word": StopReason.END_OF_TURN,
                         }.get(str(event.get("stop_type")), reason)
+                    finished = True
                     break
                 if stop:
+                    finished = True
                     break
                 if cancel is not None and cancel.cancelled:
                     reason = StopReason.CANCELLED
@@ -587,6 +747,12 @@ class RemoteEngine:
             else:
                 if cancel is not None and cancel.cancelled:
                     reason = StopReason.CANCELLED
+            if not finished and reason is not StopReason.CANCELLED:
+                reason = StopReason.ERROR
+                raise EndpointDropped(self._unfinished(first is not None, len(generated)))
+        except GenerationFailed:
+            reason = StopReason.ERROR
+            raise
         finally:
             events.close()  # closing the connection stops the server's generation
             end = time.perf_counter()
@@ -599,6 +765,55 @@ class RemoteEngine:
                 self.trace.record(
                     model=self.name, prompt=prompt, generated=generated, stats=self._stats
                 )
+
+    def _unfinished(self, any_event: bool, n_tokens: int) -> str:
+        if not any_event:
+            return (
+                f"{self.info.url} answered without any data event (an empty or non-SSE "
+                "response, no tokens): is it a llama.cpp llama-server?"
+            )
+        return (
+            f"{self.info.url} ended the stream before its last event "
+            f"(after {n_tokens} token{'s' if n_tokens != 1 else ''}, without stop)"
+        )
+
+    def _event_tokens(self, event: dict[str, Any]) -> list[int]:
+        """The event's token ids, checked: whole numbers in the model's
+        vocabulary. Anything else is a malformed stream, not a question for
+        `/detokenize` (which answers a bad id with a 500)."""
+        tokens = event.get("tokens")
+        if tokens is None:
+            return []
+        if not isinstance(tokens, list):
+            raise EndpointDropped(
+                f"{self.info.url} sent a malformed event: tokens is {type(tokens).__name__}, "
+                "not a list"
+            )
+        n_vocab = self.info.n_vocab
+        for token in tokens:
+            if not isinstance(token, int) or isinstance(token, bool):
+                raise EndpointDropped(
+                    f"{self.info.url} sent a malformed event: token {str(token)[:40]!r} "
+                    "is not a token id"
+                )
+            if token < 0 or (n_vocab and token >= n_vocab):
+                limit = f"0..{n_vocab - 1}" if n_vocab else "0 and up"
+                raise EndpointDropped(
+                    f"{self.info.url} sent a malformed event: token id {token} is outside "
+                    f"the vocabulary ({limit})"
+                )
+        return tokens
+
+    def _streamed_piece(self, token: int) -> bytes:
+        try:
+            return self._tokenizer.piece(token)
+        except EndpointError as exc:
+            # The id passed the vocabulary check (or the size is unknown) and
+            # the server still cannot say what it is: the stream is at fault.
+            raise EndpointDropped(
+                f"{self.info.url} sent token id {token}, which its /detokenize refuses "
+                f"({exc.message})"
+            ) from None
 
     def _record_timings(self, event: dict[str, Any], prompt_len: int) -> None:
         timings = event.get("timings") or {}

@@ -139,7 +139,7 @@ def test_chat_resume_with_out_of_vocabulary_ids(
     (directory / "chat.json").write_text(json.dumps(saved))
     env = clean_env()
     env["TERM"] = "xterm-256color"
-    args = ["-m", "assistant", "chat", "--model", str(smollm2_path), "--ctx", "2048"]
+    args = ["-m", "assistant", "chat", "--model", str(smollm2_path), "--ctx", "3072"]
     args += ["--temperature", "0", "--max-tokens", "4", "--resume"]
     child = pexpect.spawn(
         sys.executable,

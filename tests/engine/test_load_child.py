@@ -88,6 +88,17 @@ def test_a_child_killed_by_a_signal_is_named(tmp_path: Path, smollm2_path: Path)
     assert outcome.error == "killed by SIGSEGV while loading or decoding"
 
 
+def _doctor(cwd: Path, model: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", "doctor"],
+        capture_output=True,
+        text=True,
+        env=_product_env() | {"ASSISTANT_MODEL": str(model), "COLUMNS": "250"} | env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
 def test_doctor_names_what_killed_the_first_decode(tmp_path: Path, smollm2_path: Path) -> None:
     """`assistant doctor` survives the crash of its probe and says what killed
     it; the doctor process itself arms the crash only for its children."""
@@ -97,34 +108,14 @@ def test_doctor_names_what_killed_the_first_decode(tmp_path: Path, smollm2_path:
         "    os.kill(os.getpid(), signal.SIGSEGV)\n"
         "os.environ['CRASH_CHILD'] = '1'\n"
     )
-    env = _product_env() | {
-        "PYTHONPATH": str(tmp_path),
-        "ASSISTANT_MODEL": str(smollm2_path),
-        "COLUMNS": "200",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant", "doctor"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    done = _doctor(tmp_path, smollm2_path, {"PYTHONPATH": str(tmp_path)})
     assert done.returncode == 3, done.stdout + done.stderr
     assert "killed by SIGSEGV while loading or decoding" in done.stdout
     assert "ASSISTANT_EXTRA_BUFFERS=off" in done.stdout
 
 
 def test_doctor_explains_the_cpu_path(tmp_path: Path, smollm2_path: Path) -> None:
-    env = _product_env() | {"ASSISTANT_MODEL": str(smollm2_path), "COLUMNS": "250"}
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant", "doctor"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    done = _doctor(tmp_path, smollm2_path, {})
     assert done.returncode == 0, done.stdout + done.stderr
     report = hardware.cpu_report()
     out = " ".join(done.stdout.replace("│", " ").split())

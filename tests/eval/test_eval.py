@@ -189,7 +189,7 @@ def _eval(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-FAST = ["--ctx", "2048", "--max-tokens", "32", "--max-steps", "1", "--temperature", "0"]
+FAST = ["--ctx", "3072", "--max-tokens", "32", "--max-steps", "1", "--temperature", "0"]
 
 
 def test_a_real_run_records_retries_resumes_and_compares(

@@ -19,7 +19,7 @@ def test_rename_in_chat_asks_once_and_one_undo_reverts(demo_repo: Path, smollm2_
     env["NO_COLOR"] = "1"
     child = pexpect.spawn(
         sys.executable,
-        ["-m", "assistant", "chat", "--model", str(smollm2_path), "--ctx", "2048"],
+        ["-m", "assistant", "chat", "--model", str(smollm2_path), "--ctx", "3072"],
         cwd=str(demo_repo),
         env=env,
         encoding="utf-8",

@@ -17,11 +17,13 @@ from tests.review.conftest import cli_env, commit_all, git, run_cli, write
 FUNCS = 300  # per file: 3 files of ~1,200 lines, dozens of chunks at --ctx 4096
 
 
-def big_change(root: Path) -> None:
+def big_change(root: Path, n_files: int = 3) -> None:
     body = (
         "def func_{k}_{i}(x, y):\n    total = x * {i} + y - {k}\n    return total // (y or 1)\n\n"
     )
-    files = {f"mod{k}.py": "".join(body.format(k=k, i=i) for i in range(FUNCS)) for k in range(3)}
+    files = {
+        f"mod{k}.py": "".join(body.format(k=k, i=i) for i in range(FUNCS)) for k in range(n_files)
+    }
     write(root, files)
     commit_all(root, "init")
     write(root, {p: t.replace("return total", "return  total") for p, t in files.items()})
