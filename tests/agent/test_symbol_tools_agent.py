@@ -242,3 +242,77 @@ def test_tiny_gemma4_makes_well_formed_symbol_calls_under_the_grammar(
             assert done.text.startswith("error: ")
     if not any(f.ok for f in finished[2:]):
         assert {p: (root / p).read_bytes() for p in before} == before
+
+
+# ---------------------------------------------------------------- names under the grammar
+
+UTIL = "def helper():\n    return 1\n\n\nclass Box:\n    def open(self):\n        pass\n"
+
+
+def test_the_grammar_offers_the_read_files_definitions_and_falls_back_past_the_cap(
+    scripted: ScriptedEngine, tmp_path: Path
+) -> None:
+    from assistant.tools.symbols_read import MAX_GRAMMAR_SYMBOLS, editable_definitions
+
+    many = "".join(f"def f{i}():\n    pass\n\n\n" for i in range(MAX_GRAMMAR_SYMBOLS + 1))
+    root = make_repo(
+        tmp_path / "repo", {"shop/cart.py": CART, "shop/util.py": UTIL, "shop/many.py": many}
+    )
+    scripted.add_text("Nothing to do.<turn|>", "Nothing to do.<turn|>")
+    agent = build_agent(scripted, root, config(), policy=ApprovalPolicy.AUTO_EDIT, mode="edit")
+    ctx = agent.toolbox.context
+    assert editable_definitions(ctx) is None  # nothing read: the edit tools may touch nothing
+    agent.toolbox.call("read_file", {"path": "shop/cart.py"})
+    assert editable_definitions(ctx) == {
+        "shop/cart.py": ["Cart", "Cart.__init__", "Cart.total", "main"]
+    }
+    agent.run("Look.", Recorder())
+    grammar = scripted.requests[-1].grammar
+    assert grammar is not None
+    pairs = [r for r in grammar.gbnf.splitlines() if r.startswith("replace-symbol-args-path-name")]
+    assert len(pairs) == 1 and '"shop/cart.py"' in pairs[0] and "total" in pairs[0], pairs
+    assert "helper" not in grammar.gbnf  # util.py was not read
+
+    # Past the cap, the names are free again (and the paths as before).
+    agent.toolbox.call("read_file", {"path": "shop/many.py"})
+    assert editable_definitions(ctx) is None
+    assert editable_definitions(ctx, limit=10_000) is not None
+    agent.run("Look again.", Recorder())
+    grammar = scripted.requests[-1].grammar
+    assert grammar is not None and "path-name" not in grammar.gbnf
+
+
+def test_tiny_gemma4_names_only_existing_definitions_across_seeds(
+    gemma_engine, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from assistant.repo.symbols import SymbolIndex
+
+    root = make_repo(tmp_path / "repo", {"shop/cart.py": CART, "shop/util.py": UTIL})
+    defined = {
+        "shop/cart.py": {s.qualname for s in SymbolIndex(CART, "python").symbols},
+        "shop/util.py": {s.qualname for s in SymbolIndex(UTIL, "python").symbols},
+    }
+    names: list[tuple[str, str]] = []
+    for seed in range(4):
+        cfg = AgentConfig(
+            max_steps=2,
+            max_tokens=128,
+            sampling=SamplingParams(temperature=1.0, seed=seed),
+            plan=(_forced("replace_symbol"), _forced("insert_symbol")),
+            grammar_options=GrammarOptions(max_string_tokens=6, max_array_items=2),
+        )
+        agent = build_agent(gemma_engine, root, cfg, policy=ApprovalPolicy.AUTO_EDIT, mode="edit")
+        agent.toolbox.call("read_file", {"path": "shop/cart.py"})
+        events = Recorder()
+        agent.run("Improve Cart.total.", events)
+        assert not events.of(ToolCallError)
+        calls = events.of(ToolCall)
+        assert [c.name for c in calls] == ["replace_symbol", "insert_symbol"]
+        for c, done in zip(calls, events.of(ToolFinished), strict=True):
+            # Only the file read (util.py was not), only its definitions.
+            assert c.arguments["path"] == "shop/cart.py", c.arguments
+            assert c.arguments["name"] in defined["shop/cart.py"], c.arguments
+            assert "no definition named" not in done.text and "is ambiguous" not in done.text
+            names.append((c.name, c.arguments["name"]))
+        agent.toolbox.undo(2)
+    assert len(names) == 8
