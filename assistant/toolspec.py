@@ -11,11 +11,6 @@ from typing import Any
 # A string parameter whose schema carries this key set to True must name a file
 # that exists in the repository; grammars may restrict it to those paths.
 EXISTING_PATH_KEY = "x-existing-path"
-# A string parameter whose schema carries this key must name a definition (a
-# qualified name such as `Cart.total`) in the file that the sibling argument
-# named by the key's value (an existing-path one) gives; grammars may restrict
-# the pair to the files and the definitions they hold.
-SYMBOL_IN_KEY = "x-symbol-in"
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,7 @@ description the model reads, so the prompt, the grammar and the code cannot drif
 
 The first parameter of a tool function is its `ToolContext` and is not declared.
 `Annotated[str, ExistingPath]` marks a path that must name an existing repository
-file (the grammar may restrict it to those paths); `Annotated[str, SymbolName]`
-marks a definition's name in the file of the call's one existing-path argument
-(the grammar may restrict the pair to the definitions of each file)."""
+file (the grammar may restrict it to those paths)."""
 
 from __future__ import annotations
 
@@ -18,21 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
-from assistant.toolspec import EXISTING_PATH_KEY, SYMBOL_IN_KEY, ToolSpec
+from assistant.toolspec import EXISTING_PATH_KEY, ToolSpec
 
 
 class ExistingPath:
     """Marker for `Annotated[str, ExistingPath]`."""
-
-
-class SymbolName:
-    """Marker for `Annotated[str, SymbolName]`."""
-
-
-def _is_symbol_name(annotation: Any) -> bool:
-    if typing.get_origin(annotation) is not typing.Annotated:
-        return False
-    return SymbolName in typing.get_args(annotation)[1:]
 
 
 @dataclass(frozen=True)
@@ -141,13 +129,6 @@ def spec_from_function(
         elif param.default is not None:
             schema["default"] = param.default
         properties[param.name] = schema
-    names = [p for p in properties if _is_symbol_name(hints[p])]
-    if names:
-        paths = [p for p, schema in properties.items() if schema.get(EXISTING_PATH_KEY)]
-        if len(paths) != 1:
-            raise TypeError(f"{func.__name__}: a SymbolName needs exactly one ExistingPath")
-        for p in names:
-            properties[p][SYMBOL_IN_KEY] = paths[0]
     parameters: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
     return ToolSpec(
         name=name or func.__name__,

@@ -18,7 +18,7 @@ from assistant.tools.edit_file import _check_text
 from assistant.tools.read_file import number_lines, split_lines
 from assistant.tools.result import ToolError, ToolResult
 from assistant.tools.sandbox import encode_text, normalize_input
-from assistant.tools.schema import ExistingPath, SymbolName
+from assistant.tools.schema import ExistingPath
 from assistant.tools.symbols_read import check_name, find_in_file
 
 from assistant.repo.symbols import Symbol, SymbolIndex, kind_family
@@ -144,7 +144,7 @@ def _apply(
 
 def replace_symbol(
     ctx: ToolContext,
-    name: Annotated[str, SymbolName],
+    name: str,
     path: Annotated[str, ExistingPath],
     new_source: str,
 ) -> ToolResult:
@@ -199,7 +199,7 @@ def replace_symbol(
 def insert_symbol(
     ctx: ToolContext,
     position: Literal["after", "before"],
-    name: Annotated[str, SymbolName],
+    name: str,
     path: Annotated[str, ExistingPath],
     source: str,
 ) -> ToolResult:

@@ -5,13 +5,10 @@ tree-sitter parse (`assistant.repo.symbols`)."""
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated
 
 from assistant.tools.context import LoadedText, ToolContext
-from assistant.tools.journal import sha256
 from assistant.tools.read_file import MAX_LINES, number_lines, split_lines
 from assistant.tools.result import ToolError, ToolResult
 from assistant.tools.sandbox import decode_text
@@ -27,10 +24,6 @@ MAX_CANDIDATES = 12
 LINE_CHARS = 200
 SCAN_SECONDS = 10.0  # a repository-wide scan, all files together
 MAX_NAME = 200
-# The grammar offers each editable file's definitions by name; past this many
-# names in all, the alternatives cost the sampler more than they help (and a
-# model that big reads names well), so the name is left free text.
-MAX_GRAMMAR_SYMBOLS = 200
 
 
 @dataclass(frozen=True)
@@ -267,43 +260,3 @@ def find_references(ctx: ToolContext, name: str, path: str | None = None) -> Too
     if cut_time:
         body.append(f"[scan stopped after {SCAN_SECONDS:g} s; give a path to narrow it]")
     return ToolResult(True, "\n".join(body))
-
-
-@lru_cache(maxsize=256)
-def _grammar_names(digest: str, text: str, lang: str) -> tuple[str, ...]:
-    """The names a call may give for the definitions of one text: qualified
-    names, and `NAME:LINE` for each of several sharing one (a plain name there
-    would be refused as ambiguous)."""
-    del digest  # part of the cache key only
-    symbols = SymbolIndex(text, lang).symbols
-    counts = Counter(s.qualname for s in symbols)
-    names = {s.qualname if counts[s.qualname] == 1 else f"{s.qualname}:{s.line}" for s in symbols}
-    return tuple(sorted(names))
-
-
-def editable_definitions(
-    ctx: ToolContext, limit: int = MAX_GRAMMAR_SYMBOLS
-) -> dict[str, list[str]] | None:
-    """{path: definition names} of the files replace_symbol and insert_symbol
-    may change now (read, as they were read, in this session; attached files
-    count as read), for the grammar. None when there are none, or more names
-    than `limit` in all: the name then stays free."""
-    out: dict[str, list[str]] = {}
-    total = 0
-    for rel, seen in sorted(ctx.reads.items()):
-        lang = language_for(rel)
-        if lang is None:
-            continue
-        try:
-            loaded = ctx.load_existing(rel)
-        except ToolError:
-            continue
-        if sha256(loaded.data) != seen:
-            continue  # changed since read: the edit would be refused, read it first
-        names = _grammar_names(seen, loaded.text, lang)
-        if names:
-            out[rel] = list(names)
-            total += len(names)
-            if total > limit:
-                return None
-    return out or None

@@ -57,8 +57,7 @@ from assistant.protocols.base import (
     ToolResult,
 )
 from assistant.tools.registry import Toolbox
-from assistant.tools.symbols_read import editable_definitions
-from assistant.toolspec import EXISTING_PATH_KEY, SYMBOL_IN_KEY, ToolSpec
+from assistant.toolspec import EXISTING_PATH_KEY, ToolSpec
 
 MAX_GRAMMAR_PATHS = 2_000  # beyond this many files a path grammar costs more than it helps
 
@@ -293,17 +292,8 @@ class Agent:
             options = replace(options, max_string_tokens=limit)
         if step.single_call:
             options = replace(options, parallel_calls=False)
-        # A symbol tool's name: one of the definitions in the files it may edit now.
-        symbols = None
-        if any(_names_symbols(s) for s in specs):
-            symbols = editable_definitions(self.toolbox.context)
         return self.protocol.grammar(
-            specs,
-            choice,
-            think=self.session.think,
-            existing_paths=paths,
-            symbols=symbols,
-            options=options,
+            specs, choice, think=self.session.think, existing_paths=paths, options=options
         )
 
     def _files(self) -> list[str] | None:
@@ -556,11 +546,6 @@ def _existing_path_spec(spec: ToolSpec) -> ToolSpec:
         params["properties"] = props
         return replace(spec, parameters=params)
     return spec
-
-
-def _names_symbols(spec: ToolSpec) -> bool:
-    props = spec.parameters.get("properties", {})
-    return any(isinstance(p, dict) and SYMBOL_IN_KEY in p for p in props.values())
 
 
 def _required_only(spec: ToolSpec) -> ToolSpec:

@@ -25,7 +25,7 @@ One turn with tool calls, as the agent loop drives it:
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -158,12 +158,8 @@ class ChatProtocol(Protocol):
         *,
         think: bool = False,
         existing_paths: Collection[str] | None = None,
-        symbols: Mapping[str, Sequence[str]] | None = None,
         options: GrammarOptions | None = None,
-    ) -> GrammarSpec | None:
-        """`symbols`: {path: definition names} a symbol tool's (path, name) pair
-        may take (see GrammarBuilder), None to leave names free."""
-        ...
+    ) -> GrammarSpec | None: ...
 
     def render_messages(
         self,

@@ -186,7 +186,6 @@ class Gemma4Protocol:
         *,
         think: bool = False,
         existing_paths: Collection[str] | None = None,
-        symbols: Mapping[str, Sequence[str]] | None = None,
         options: GrammarOptions | None = None,
     ) -> GrammarSpec | None:
         return gemma4_grammar(
@@ -195,7 +194,6 @@ class Gemma4Protocol:
             tool_choice,
             think=think,
             existing_paths=existing_paths,
-            symbols=symbols,
             options=options,
         )
 

@@ -8,7 +8,7 @@ mix a partly consumed token with a negated token reference."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 
 from assistant.llm.engine import GrammarSpec
 from assistant.protocols.base import GrammarOptions, ToolChoice, ToolChoiceMode
@@ -63,7 +63,6 @@ def gemma4_grammar(
     *,
     think: bool = False,
     existing_paths: Collection[str] | None = None,
-    symbols: Mapping[str, Sequence[str]] | None = None,
     options: GrammarOptions | None = None,
 ) -> GrammarSpec | None:
     """The grammar for one generation, or None when nothing is constrained.
@@ -77,7 +76,7 @@ def gemma4_grammar(
         return None
     choice, tools = resolved
     options = options or GrammarOptions()
-    builder = GrammarBuilder(Gemma4Syntax(vocab), options, existing_paths, symbols=symbols)
+    builder = GrammarBuilder(Gemma4Syntax(vocab), options, existing_paths)
     alts = []
     for tool in tools:
         args = builder.arguments(tool)

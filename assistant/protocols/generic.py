@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from assistant.events import (
@@ -199,16 +199,10 @@ class GenericProtocol:
         *,
         think: bool = False,
         existing_paths: Collection[str] | None = None,
-        symbols: Mapping[str, Sequence[str]] | None = None,
         options: GrammarOptions | None = None,
     ) -> GrammarSpec | None:
         return json_call_grammar(
-            tools,
-            tool_choice,
-            self.call_open_id,
-            existing_paths=existing_paths,
-            symbols=symbols,
-            options=options,
+            tools, tool_choice, self.call_open_id, existing_paths=existing_paths, options=options
         )
 
     # -- rendering ---------------------------------------------------------------
@@ -489,7 +483,6 @@ def json_call_grammar(
     call_open_id: int | None,
     *,
     existing_paths: Collection[str] | None = None,
-    symbols: Mapping[str, Sequence[str]] | None = None,
     options: GrammarOptions | None = None,
 ) -> GrammarSpec | None:
     """Tagged-JSON calls. Lazy from the `<tool_call>` token where the vocabulary
@@ -500,7 +493,7 @@ def json_call_grammar(
         return None
     choice, tools = resolved
     options = options or GrammarOptions()
-    builder = GrammarBuilder(JsonSyntax(), options, existing_paths, symbols=symbols)
+    builder = GrammarBuilder(JsonSyntax(), options, existing_paths)
     alts = []
     for tool in tools:
         args = builder.arguments(tool)

@@ -11,21 +11,16 @@ the way a prompt's example spells them.
 Besides the structure, these bounds come from the schema: enum and const,
 minItems/maxItems, minLength/maxLength (for syntaxes that count characters),
 and minimum/maximum of integers (maximum as a digit count, exact when it is
-10**k - 1).
-
-A name argument marked as a definition in its call's path (SYMBOL_IN_KEY)
-is written together with that path when `symbols` ({path: [definition
-names]}) is given: the path key comes first, whatever the order, and each
-path allows only its own names. Both parsers read keys in any order."""
+10**k - 1)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 from assistant.protocols.base import GrammarOptions, ToolChoice, ToolChoiceMode
-from assistant.toolspec import EXISTING_PATH_KEY, SYMBOL_IN_KEY, ToolSpec
+from assistant.toolspec import EXISTING_PATH_KEY, ToolSpec
 
 
 def tools_for_choice(
@@ -141,12 +136,10 @@ class GrammarBuilder:
         *,
         keep_order: bool = False,
         space: str | None = None,
-        symbols: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.syntax = syntax
         self.options = options
         self.existing_paths = sorted(existing_paths) if existing_paths is not None else None
-        self.symbols = {p: sorted(set(n)) for p, n in (symbols or {}).items() if n} or None
         self.keep_order = keep_order
         self.rules: dict[str, str] = {}
         self._names: set[str] = {"root", *syntax.rules()}
@@ -288,12 +281,6 @@ class GrammarBuilder:
         if not keys:
             return self.add(hint, self._spaced('"{"', '"}"'))
         kvs = [self._spaced(self.syntax.key(k), self.value(props[k], f"{hint}-{k}")) for k in keys]
-        pair = self._symbol_pair(props, required, hint)
-        if pair is not None:  # the (path, name) pair takes the name's place
-            name_key, path_key, expr = pair
-            kvs[keys.index(name_key)] = expr
-            del kvs[keys.index(path_key)]
-            keys.remove(path_key)
         comma = self._comma()
         # rest[i]: members i.. after at least one was written (each with a comma);
         # first[i]: members i.. where none was written yet. Linear, not 2^n.
@@ -310,35 +297,6 @@ class GrammarBuilder:
                 body = f"{kvs[i]}{tail}" + (f" | {skip}" if skip else "")
                 first[i] = self.add(f"{hint}-first", f"({body})" if skip else f"({body})?")
         return self.add(hint, self._spaced('"{"', str(first[0]), '"}"'))
-
-    def _symbol_pair(
-        self, props: dict[str, Any], required: set[str], hint: str
-    ) -> tuple[str, str, str] | None:
-        """(name key, path key, rule) writing `path` then `name`, each path
-        followed only by its own definitions; None when nothing constrains them.
-        Both must be required (an optional path would leave the name free)."""
-        if self.symbols is None:
-            return None
-        for name_key, schema in props.items():
-            path_key = schema.get(SYMBOL_IN_KEY) if isinstance(schema, dict) else None
-            if not isinstance(path_key, str) or path_key not in props:
-                continue
-            if not {name_key, path_key} <= required:
-                continue
-            paths = sorted(self.symbols)
-            if self.existing_paths is not None:
-                existing = set(self.existing_paths)
-                paths = [p for p in paths if p in existing]
-            if not paths:
-                return None
-            alts = [
-                f"{self._spaced(self.syntax.key(path_key), self.syntax.string_of([path]))} "
-                f"{self._comma()} "
-                f"{self._spaced(self.syntax.key(name_key), self.syntax.string_of(self.symbols[path]))}"
-                for path in paths
-            ]
-            return name_key, path_key, self.add(f"{hint}-{path_key}-{name_key}", " | ".join(alts))
-        return None
 
     def render(self, root: str) -> str:
         lines = [f"root ::= {root}"]

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from assistant.tools.registry import SYMBOL_TOOLS, TOOLS_BY_NAME
 
-from assistant.events import ToolCall
-from assistant.llm.engine import GeneratedToken, StopReason
+from assistant.llm.engine import GeneratedToken
 from assistant.protocols import make_protocol
 from assistant.protocols.gemma4 import Gemma4Protocol
 from assistant.protocols.gemma4_format import Marker, format_call
@@ -100,99 +99,3 @@ def test_the_generic_protocol_declares_and_constrains_them_too(smol: Any) -> Non
         assert checker.accepts(text(name, dict(sorted(args.items())))), name
     for name, args in BAD:
         assert not checker.accepts(text(name, dict(sorted(args.items()))), end_id=2), (name, args)
-
-
-# ---------------------------------------------------------------- (path, name) pairs
-
-SYMBOLS = {"shop/cart.py": ["Cart", "Cart.total", "total_of"], "shop/tax.py": ["rate"]}
-NAMED = [
-    ("replace_symbol", {"path": "shop/cart.py", "name": "Cart.total", "new_source": "def f(): 1"}),
-    ("insert_symbol", {"path": "shop/tax.py", "name": "rate", "position": "after", "source": "X"}),
-]
-INVENTED = [
-    ("replace_symbol", {"path": "shop/cart.py", "name": "replace", "new_source": "def f(): 1"}),
-    ("replace_symbol", {"path": "shop/cart.py", "name": "rate", "new_source": "def f(): 1"}),
-    ("insert_symbol", {"path": "shop/tax.py", "name": "12", "position": "after", "source": "X"}),
-    ("insert_symbol", {"path": "README.md", "name": "Cart", "position": "after", "source": "X"}),
-]
-
-
-def _path_first(args: dict[str, str]) -> dict[str, str]:
-    """The arguments as the grammar lays them out: sorted, with the path moved
-    to just before the name."""
-    keys = sorted(args)
-    keys.remove("path")
-    keys.insert(keys.index("name"), "path")
-    return {k: args[k] for k in keys}
-
-
-def _gemma4_call(gemma4: Gemma4Protocol, name: str, args: dict[str, str]) -> list[int]:
-    """format_call with the keys in the given order (it sorts them itself)."""
-    from assistant.protocols.gemma4_format import format_argument
-
-    segments: list[Any] = [Marker.CALL_OPEN, f"call:{name}{{"]
-    for i, (key, value) in enumerate(args.items()):
-        segments += ([","] if i else []) + [f"{key}:"] + format_argument(value, escape_keys=False)
-    segments += ["}", Marker.CALL_CLOSE]
-    return gemma4.ids(segments)
-
-
-def test_gemma4_offers_only_the_definitions_of_each_file(
-    gemma4: Gemma4Protocol, gemma4_llama: Any
-) -> None:
-    spec = gemma4.grammar(
-        SPECS, "required", existing_paths=[*PATHS, "shop/tax.py"], symbols=SYMBOLS
-    )
-    assert spec is not None
-    checker = GrammarChecker(gemma4_llama, spec.gbnf)
-    end = gemma4.vocab[Marker.RESPONSE_OPEN]
-    for name, args in NAMED:
-        ids = _gemma4_call(gemma4, name, _path_first(args))
-        assert checker.accepts(ids, end_id=end), (name, args)
-        parser = gemma4.new_parser(SPECS)
-        events = [e for i in ids for e in parser.feed(GeneratedToken(i, gemma4.tokenizer.piece(i)))]
-        assert [type(e).__name__ for e in events] == ["ToolCall"], events
-        assert isinstance(events[0], ToolCall) and events[0].arguments == args
-    for name, args in INVENTED:
-        ids = _gemma4_call(gemma4, name, _path_first(args))
-        assert not checker.accepts(ids, end_id=end), (name, args)
-    # The name before the path (the sorted order) is no longer the grammar's.
-    name, args = NAMED[0]
-    assert not checker.accepts(_gemma4_call(gemma4, name, dict(sorted(args.items()))), end_id=end)
-    # Tools without a symbol name are as before.
-    assert checker.accepts(gemma4.ids(format_call(*GOOD[0])), end_id=end)
-    # Without the definitions, the name is free again.
-    free = gemma4.grammar(SPECS, "required", existing_paths=[*PATHS, "shop/tax.py"])
-    assert free is not None
-    free_checker = GrammarChecker(gemma4_llama, free.gbnf)
-    for name, args in INVENTED[:3]:
-        ids = gemma4.ids(format_call(name, args))
-        assert free_checker.accepts(ids, end_id=end), (name, args)
-
-
-def test_the_generic_protocol_offers_only_them_too(smol: Any) -> None:
-    import json
-
-    from assistant.llm.llama_tokenizer import LlamaTokenizer
-
-    proto = make_protocol(
-        LlamaTokenizer(smol), smol.metadata["tokenizer.chat_template"], smol.metadata
-    )
-    spec = proto.grammar(SPECS, "required", existing_paths=[*PATHS, "shop/tax.py"], symbols=SYMBOLS)
-    assert spec is not None
-    checker = GrammarChecker(smol, spec.gbnf)
-
-    def text(name: str, args: dict[str, str]) -> list[int]:
-        body = json.dumps({"name": name, "arguments": args}, separators=(",", ":"))
-        return proto.tokenizer.tokenize(f"<tool_call>\n{body}\n</tool_call>")
-
-    for name, args in NAMED:
-        ids = text(name, _path_first(args))
-        assert checker.accepts(ids), (name, args)
-        parser = proto.new_parser(SPECS)
-        events = [e for i in ids for e in parser.feed(GeneratedToken(i, proto.tokenizer.piece(i)))]
-        events += parser.finish(StopReason.END_OF_TURN)
-        calls = [e for e in events if isinstance(e, ToolCall)]
-        assert [c.arguments for c in calls] == [args]
-    for name, args in INVENTED:
-        assert not checker.accepts(text(name, _path_first(args)), end_id=2), (name, args)
