@@ -170,8 +170,8 @@ class LlamaEngine:
         plan = hardware.plan_load(hardware.cpu_report(), config.extra_buffers)
         # threads follow the free cores unless the user set them (llm/hardware.py)
         governor = ThreadGovernor(hardware.default_cores(), config.n_threads)
-        used = resolve_config(config, path)
-        n_threads, n_ctx = governor.threads_now(), used.n_ctx
+        used = resolve_config(config, path)  # its thread count is the governor's rule, read now
+        n_threads, n_ctx = used.n_threads or 1, used.n_ctx
         kwargs: dict[str, Any] = {}
         if used.kv_type != "f16":
             if used.kv_type not in KV_TYPES:

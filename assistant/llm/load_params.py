@@ -43,9 +43,7 @@ def resolve_config(config: EngineConfig, path: Path | None) -> EngineConfig:
         config,
         n_ctx=min(config.n_ctx, n_ctx_train) if n_ctx_train > 0 else config.n_ctx,
         # the count for now: unset, it follows the free cores (hardware.ThreadGovernor)
-        n_threads=hardware.threads_for(
-            hardware.default_cores(), config.n_threads, hardware.read_cpu_load()
-        ),
+        n_threads=hardware.ThreadGovernor(hardware.default_cores(), config.n_threads).threads_now(),
         kv_type=kv_type,
         flash_attn=config.flash_attn or kv_type != "f16",
     )
