@@ -168,20 +168,30 @@ class ServerClient:
             ) from None
 
     def get(self, path: str) -> Any:
-        import httpx
-
-        try:
-            return self._check(self._http.get(path))
-        except httpx.HTTPError as exc:
-            raise EndpointError(_unreachable(self.url, exc)) from exc
+        return self._idempotent("GET", path, None)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
+        """A short request that changes nothing on the server (`/tokenize`,
+        `/detokenize`): it is safe to send twice."""
+        return self._idempotent("POST", path, body)
+
+    def _idempotent(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         import httpx
 
-        try:
-            return self._check(self._http.post(path, json=body))
-        except httpx.HTTPError as exc:
-            raise EndpointError(_unreachable(self.url, exc)) from exc
+        # A kept-alive connection the server closed (its 5 s keep-alive
+        # timeout) can be handed out by the pool just before its FIN arrives:
+        # the request then meets a closed socket and nothing was done. Such a
+        # request is sent once more, on a fresh connection; any other failure,
+        # or a second one, is the server's answer.
+        for attempt in (1, 2):
+            try:
+                return self._check(self._http.request(method, path, json=body))
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                if attempt == 2:
+                    raise EndpointError(_unreachable(self.url, exc)) from exc
+            except httpx.HTTPError as exc:
+                raise EndpointError(_unreachable(self.url, exc)) from exc
+        raise AssertionError("unreachable")
 
     def stream(
         self, path: str, body: dict[str, Any], cancel: CancelToken | None
@@ -196,7 +206,15 @@ class ServerClient:
         import httpx
 
         try:
-            with self._http.stream("POST", path, json=body) as response:
+            # llama-server closes the connection after every streamed answer
+            # (its chunked provider returns false after `sink.done()`, which
+            # cpp-httplib takes for a failed write: tools/server/server-http.cpp)
+            # yet says `Keep-Alive`. Pooled, that connection would fail the
+            # next request whenever it is sent before the FIN lands; asking for
+            # `close` keeps it out of the pool.
+            with self._http.stream(
+                "POST", path, json=body, headers={"Connection": "close"}
+            ) as response:
                 if response.status_code >= 400:
                     response.read()
                     self._check(response)
