@@ -219,7 +219,10 @@ class Agent:
                         )
                     )
                 elif not text_out.strip() and not calls:
-                    emit(Notice("the model returned an empty answer", warning=True))
+                    # A parser's warning (an imitated tool result) already
+                    # said why there is no answer.
+                    if not any(isinstance(e, Notice) and e.warning for e in events):
+                        emit(Notice("the model returned an empty answer", warning=True))
                     outcome = Outcome.EMPTY
                 elif step.until_change and not turn.changed:
                     outcome = Outcome.EMPTY
@@ -334,12 +337,15 @@ class Agent:
         ids: list[int] = []
         writing: str | None = None
         failure: GenerationFailed | None = None
+        tokens = self.engine.generate(request, self.cancel)
         try:
-            for token in self.engine.generate(request, self.cancel):
+            for token in tokens:
                 ids.append(token.id)
                 for event in parser.feed(token):
                     events.append(event)
                     emit(event)
+                if parser.stop_requested:
+                    break  # what would follow is dropped: no need to generate it
                 # Protocols that can tell (Gemma 4) name the call while it streams.
                 name = getattr(parser, "writing_call", None)
                 if name and name != writing:
@@ -347,6 +353,8 @@ class Agent:
                 writing = name
         except GenerationFailed as exc:
             failure = exc
+        finally:
+            tokens.close()
         stats = self.engine.last_stats
         # The engine's END_OF_TURN is left to the parser (it may be a tool call);
         # a loop cut short ends the answer: what came before it stands.
@@ -404,8 +412,12 @@ class Agent:
         )
         parser = proto.new_parser([])
         out: list[str] = []
-        for token in self.engine.generate(request, self.cancel):
-            out.extend(e.text for e in parser.feed(token) if isinstance(e, TextDelta))
+        tokens = self.engine.generate(request, self.cancel)
+        with contextlib.closing(tokens):
+            for token in tokens:
+                out.extend(e.text for e in parser.feed(token) if isinstance(e, TextDelta))
+                if parser.stop_requested:
+                    break
         out.extend(e.text for e in parser.finish() if isinstance(e, TextDelta))
         return "".join(out).strip()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -219,8 +219,11 @@ class Engine(Protocol):
 
     def generate(
         self, request: GenerationRequest, cancel: CancelToken | None = None
-    ) -> Iterator[GeneratedToken]:
+    ) -> Generator[GeneratedToken, None, None]:
         """Stream generated tokens. Stops at the model's end-of-generation ids or
         `stop_ids` (the stop token is yielded last), at `max_tokens`, or when
-        cancelled. `last_stats` describes the call once the iterator is done."""
+        cancelled. A caller that saw the turn end where no id marks it (a
+        protocol whose tags are plain text) closes the generator: that stops
+        generation too, as END_OF_TURN. `last_stats` describes the call once
+        the generator is done."""
         ...

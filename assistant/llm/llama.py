@@ -14,7 +14,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -398,7 +398,7 @@ class LlamaEngine:
 
     def generate(
         self, request: GenerationRequest, cancel: CancelToken | None = None
-    ) -> Iterator[GeneratedToken]:
+    ) -> Generator[GeneratedToken, None, None]:
         llama = self._llama
         prompt = list(request.prompt)
         self._stats = GenerationStats(prompt_tokens=len(prompt))
@@ -461,6 +461,9 @@ class LlamaEngine:
                         break
                     raise
             self._stats.generation_ms = (time.perf_counter() - gen_start) * 1000
+        except GeneratorExit:
+            reason = StopReason.END_OF_TURN  # the caller saw the turn end (Engine.generate)
+            raise
         finally:
             if sampler is not None:
                 sampler.close()

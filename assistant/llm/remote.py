@@ -705,7 +705,7 @@ class RemoteEngine:
 
     def generate(
         self, request: GenerationRequest, cancel: CancelToken | None = None
-    ) -> Iterator[GeneratedToken]:
+    ) -> Generator[GeneratedToken, None, None]:
         prompt = list(request.prompt)
         self._stats = GenerationStats(prompt_tokens=len(prompt))
         check_prompt(prompt, self._n_ctx, "the server's")
@@ -770,6 +770,9 @@ class RemoteEngine:
                 raise EndpointDropped(self._unfinished(first is not None, len(generated)))
         except GenerationFailed:
             reason = StopReason.ERROR
+            raise
+        except GeneratorExit:
+            reason = StopReason.END_OF_TURN  # the caller saw the turn end (Engine.generate)
             raise
         finally:
             events.close()  # closing the connection stops the server's generation

@@ -24,7 +24,7 @@ the Gemma 4 vocab), so scripted turns are the ids a real model would emit."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
 
 from assistant.llm.engine import (
@@ -151,7 +151,7 @@ class ScriptedEngine:
 
     def generate(
         self, request: GenerationRequest, cancel: CancelToken | None = None
-    ) -> Iterator[GeneratedToken]:
+    ) -> Generator[GeneratedToken, None, None]:
         # Checked before the generator starts, as a caller of the real engine
         # sees them on the first next().
         prompt = list(request.prompt)
@@ -162,7 +162,7 @@ class ScriptedEngine:
 
     def _replay(
         self, request: GenerationRequest, prompt: list[int], cancel: CancelToken | None
-    ) -> Iterator[GeneratedToken]:
+    ) -> Generator[GeneratedToken, None, None]:
         stats = self._stats
         have = common_prefix_length(self._cache, prompt)
         stats.reused_tokens = min(have, len(prompt) - 1)
@@ -192,6 +192,9 @@ class ScriptedEngine:
                     reason = stop
                     break
                 self._cache.append(token)  # fed back, as the real engine evaluates it
+        except GeneratorExit:
+            reason = StopReason.END_OF_TURN  # the caller saw the turn end (Engine.generate)
+            raise
         finally:
             stats.generated_tokens = len(generated)
             stats.stop_reason = reason

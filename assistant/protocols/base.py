@@ -124,6 +124,13 @@ class StreamParser(Protocol):
         """Events completed by this token (often none, never raises)."""
         ...
 
+    @property
+    def stop_requested(self) -> bool:
+        """True once the parser has seen the turn end where no token id marks
+        it, so the engine cannot stop by itself (a `<tool_response>` tag in a
+        generic protocol's text): the caller stops generating."""
+        ...
+
     def finish(self, reason: StopReason | None = None) -> list[Event]:
         """Flush and close: pending text, an error for a call left open, then
         exactly one `Done`. `reason` is what the engine knows (token limit,

@@ -443,6 +443,11 @@ class Gemma4StreamParser:
         self._machine = Gemma4Machine(tools)
 
     @property
+    def stop_requested(self) -> bool:
+        """Never: every end of a Gemma 4 turn is a marker id the engine stops on."""
+        return False
+
+    @property
     def writing_call(self) -> str | None:
         """The tool whose call is being generated ("" until its name is
         complete), or None outside a call: lets the UI say "writing edit_file

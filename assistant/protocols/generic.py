@@ -324,7 +324,12 @@ class GenericStreamParser:
         self._call = ""
         self._calls = 0
         self._ended = False
+        self._imitated = False
         self._finished = False
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._imitated
 
     def feed(self, token: GeneratedToken) -> list[Event]:
         try:
@@ -369,6 +374,7 @@ class GenericStreamParser:
                 self._mode = "think"
             elif tag == RESPONSE_OPEN:
                 self._mode, self._buf, self._ended = "ended", "", True
+                self._imitated = True
                 events.append(Notice(IMITATED_RESPONSE, warning=True))
                 return events
             elif tag == THINK_CLOSE:

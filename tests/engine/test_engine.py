@@ -68,6 +68,24 @@ def test_cancel_stops_within_one_token(smol: LlamaEngine) -> None:
     assert smol.last_stats.stop_reason is StopReason.CANCELLED
 
 
+def test_closing_the_generator_stops_it_as_the_end_of_the_turn(smol: LlamaEngine) -> None:
+    """A protocol that sees the turn end in text (a generic `<tool_response>`
+    tag) closes the generator: generation stops there, END_OF_TURN rather
+    than the token limit, and the KV cache stays right for the next call."""
+    prompt = chatml(smol, "Write a long story.")
+    tokens = smol.generate(GenerationRequest(prompt, 200, GREEDY))
+    out = [next(tokens).id for _ in range(3)]
+    tokens.close()
+    assert (smol.last_stats.stop_reason, smol.last_stats.generated_tokens) == (
+        StopReason.END_OF_TURN,
+        3,
+    )
+    follow = prompt + out + smol.tokenizer.tokenize(" And?")
+    list(smol.generate(GenerationRequest(follow, 2, GREEDY)))
+    # The last token handed out was never evaluated: it is read with the new text.
+    assert smol.last_stats.evaluated_tokens == len(follow) - len(prompt) - len(out) + 1
+
+
 def test_follow_up_evaluates_only_the_new_suffix(smol: LlamaEngine) -> None:
     first = chatml(smol, "Name a colour.")
     out = [t.id for t in smol.generate(GenerationRequest(first, 8, GREEDY))]

@@ -114,6 +114,19 @@ def test_cancel_stops_within_one_token(scripted: ScriptedEngine) -> None:
     assert scripted.cached_tokens == prompt + out  # both were fed back before the check
 
 
+def test_closing_the_generator_stops_it_as_the_end_of_the_turn(
+    scripted: ScriptedEngine,
+) -> None:
+    scripted.add_text("a b c d e f g<turn|>")
+    prompt = prompt_of(scripted, "q")
+    tokens = scripted.generate(GenerationRequest(prompt))
+    out = [next(tokens).id, next(tokens).id]
+    tokens.close()
+    stats = scripted.last_stats
+    assert (stats.stop_reason, stats.generated_tokens) == (StopReason.END_OF_TURN, 2)
+    assert scripted.cached_tokens == prompt + out[:1]  # the last one was never fed back
+
+
 def test_a_zero_token_call_consumes_no_turn(scripted: ScriptedEngine) -> None:
     scripted.add_text("hi<turn|>")
     prompt = prompt_of(scripted, "q")

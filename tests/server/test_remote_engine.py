@@ -10,7 +10,7 @@ import pytest
 
 from assistant.agent.loop import AgentConfig
 from assistant.events import Outcome, TurnFinished
-from assistant.llm.engine import GenerationRequest, SamplingParams
+from assistant.llm.engine import GenerationRequest, SamplingParams, StopReason
 from assistant.llm.llama import EngineConfig, LlamaEngine
 from assistant.llm.remote import RemoteEngine
 from assistant.llm.trace import TraceWriter, read_trace
@@ -89,6 +89,24 @@ def test_second_call_reuses_the_servers_prompt_cache(smol_server: Server, tmp_pa
     assert len(entries) == 2
     assert entries[1]["reused_tokens"] >= len(prompt)
     assert entries[1]["evaluated_tokens"] <= len(follow) - len(prompt)
+
+
+def test_closing_the_generator_stops_the_servers_generation(smol_server: Server) -> None:
+    remote = RemoteEngine.connect(smol_server.url)
+    try:
+        prompt = remote.tokenizer.tokenize(
+            "<|im_start|>user\nWrite a long story.<|im_end|>\n<|im_start|>assistant\n",
+            special=True,
+        )
+        tokens = remote.generate(GenerationRequest(prompt, max_tokens=200, sampling=GREEDY))
+        out = [next(tokens).id for _ in range(3)]
+        tokens.close()
+        stats = remote.last_stats
+        assert (stats.stop_reason, stats.generated_tokens) == (StopReason.END_OF_TURN, 3)
+        # The slot is free again: the next call answers at once.
+        assert _generate(remote, prompt + out, 2)
+    finally:
+        remote.close()
 
 
 def test_three_turn_chat_evaluates_only_new_tokens(gemma_server: Server, tmp_path: Path) -> None:
