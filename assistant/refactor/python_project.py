@@ -311,7 +311,9 @@ class PythonProject:
     def _parameter(self, value: Value | None, name: str) -> Sym | None:
         if isinstance(value, ClassV):
             init = self.member(value, "__init__")
-            value = None if init is None else self.value_of_sym(init)
+            if init is None:
+                return self._field(value, name)
+            value = self.value_of_sym(init)
         if isinstance(value, FuncV):
             fs = self.parse(value.rel)
             if fs is None:
@@ -319,6 +321,21 @@ class PythonProject:
             bindings = fs.scope(value.scope).bindings.get(name, [])
             if any(b.kind is BindKind.PARAM for b in bindings):
                 return Sym(value.rel, value.scope, name)
+        return None
+
+    def _field(self, cls: ClassV, name: str) -> Sym | None:
+        """The annotated field `name` of a class whose `__init__` is generated
+        from its fields (`fields_init`), looked up along the MRO as the
+        generated `__init__` collects them."""
+        scope = self.scope_of(cls.rel, cls.scope)
+        if scope is None or not scope.fields_init:
+            return None
+        for c in self.mro(cls):
+            body = self.scope_of(c.rel, c.scope)
+            if body is None:
+                continue
+            if any(_is_field(b) for b in body.bindings.get(name, [])):
+                return Sym(c.rel, c.scope, name)
         return None
 
     # ------------------------------------------------------------ classes
@@ -530,6 +547,19 @@ class PythonProject:
             member = self.module_member(module, b.imported)
             return None if member is None else self.value_of_sym(member)
         return None
+
+
+def _is_field(binding: Binding) -> bool:
+    """A class-body binding that a generated `__init__` takes: annotated (not
+    a `ClassVar`), or attrs' `x = attr.ib()` / `attrs.field()`."""
+    if binding.kind is not BindKind.ASSIGN or binding.value is None:
+        return False
+    text = binding.value.text or b""
+    if binding.annotated:
+        return not text.split(b"[", 1)[0].endswith(b"ClassVar")
+    if binding.value.type != "call":
+        return False
+    return text.split(b"(", 1)[0].rsplit(b".", 1)[-1] in (b"ib", b"attrib", b"field")
 
 
 __all__ = [

@@ -82,6 +82,10 @@ class Scope:
     returns: list[Node] = field(default_factory=list)  # functions: returned expressions
     return_annotation: Node | None = None
     bases: list[Node] = field(default_factory=list)  # base class expressions
+    # classes: their `__init__` is generated from the annotated fields (a
+    # dataclass, attrs, a NamedTuple, TypedDict or pydantic model), so
+    # `Cls(field=…)` names the field
+    fields_init: bool = False
 
     def bind(self, binding: Binding) -> None:
         self.bindings.setdefault(binding.name, []).append(binding)
@@ -381,6 +385,7 @@ class _Builder:
                 else:
                     inner.bases.append(arg)
                     self.push(arg, scope)
+        inner.fields_init = _fields_init(node, inner.bases)
         self.push(node.child_by_field_name("type_parameters"), inner)
         self.push(node.child_by_field_name("body"), inner)
 
@@ -641,6 +646,24 @@ def _decorator_names(node: Node) -> set[str]:
             text = _text(child).lstrip("@").strip()
             names.add(text.rsplit(".", 1)[-1].split("(", 1)[0])
     return names
+
+
+# Decorators and bases that generate `__init__(self, *, <annotated fields>)`:
+# the standard library's, attrs' and pydantic's spellings, matched on the
+# dotted text as written (`dataclasses.dataclass`, `attr.s`, `attrs.define`…).
+_FIELD_DECORATORS = frozenset({"dataclass", "define", "frozen", "mutable", "attr.s", "attr.attrs"})
+_FIELD_BASES = frozenset({"NamedTuple", "TypedDict", "BaseModel", "Struct"})
+
+
+def _fields_init(node: Node, bases: list[Node]) -> bool:
+    parent = node.parent
+    if parent is not None and parent.type == "decorated_definition":
+        for child in parent.named_children:
+            if child.type == "decorator":
+                dotted = _text(child).lstrip("@").split("(", 1)[0].strip()
+                if dotted in _FIELD_DECORATORS or dotted.rsplit(".", 1)[-1] in _FIELD_DECORATORS:
+                    return True
+    return any(_text(base).split("[", 1)[0].rsplit(".", 1)[-1] in _FIELD_BASES for base in bases)
 
 
 def _first_error_line(root: Node) -> int:

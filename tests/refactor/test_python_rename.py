@@ -398,3 +398,112 @@ def test_string_and_generic_annotations_name_the_class(tmp_path: Path) -> None:
     after, plan = rename_texts(root, "Bar.tick", "step")
     assert after["m.py"] == src.replace("tick", "step")
     assert plan.count == 4
+
+
+DATACLASSES = """\
+import dataclasses
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+@dataclass(frozen=True)
+class Point:
+    x: int
+    y: int = 0
+    label = "not a field"
+
+
+@dataclasses.dataclass
+class Point3(Point):
+    z: int = 0
+
+
+class Pair(NamedTuple):
+    x: int
+    y: int
+
+
+class Plain:
+    x = 1
+
+
+p = Point(x=1, y=2)
+q = Point3(x=1, z=3)
+pair = Pair(x=1, y=2)
+plain = Plain(x=1)
+print(p.x, q.x, pair.x, Point(y=1, x=2).x)
+"""
+
+
+def test_a_dataclass_field_rename_follows_its_generated_init(tmp_path: Path) -> None:
+    """Left alone in issue 23's first round: `Point(x=1)` names the field of
+    the generated `__init__`, in the class and in dataclass subclasses; a
+    NamedTuple field is its own symbol, and a class without a generated
+    `__init__` is not touched."""
+    root = init_repo(tmp_path / "r", {"m.py": DATACLASSES})
+    after, _ = rename_texts(root, "m.py::Point.x", "east")
+    assert after["m.py"] == DATACLASSES.replace(
+        "    x: int\n    y: int = 0", "    east: int\n    y: int = 0"
+    ).replace("Point(x=1, y=2)", "Point(east=1, y=2)").replace(
+        "Point3(x=1, z=3)", "Point3(east=1, z=3)"
+    ).replace(
+        "print(p.x, q.x, pair.x, Point(y=1, x=2).x)",
+        "print(p.east, q.east, pair.x, Point(y=1, east=2).east)",
+    )
+    # From the keyword at a call: the same symbol.
+    line = DATACLASSES.splitlines().index("pair = Pair(x=1, y=2)") + 1
+    after, _ = rename_texts(root, f"m.py:{line}:13", "first")
+    assert after["m.py"] == DATACLASSES.replace(
+        "class Pair(NamedTuple):\n    x: int", "class Pair(NamedTuple):\n    first: int"
+    ).replace("Pair(x=1, y=2)", "Pair(first=1, y=2)").replace("pair.x", "pair.first")
+
+
+def test_a_class_attribute_that_is_not_a_field_keeps_its_keywords(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "r", {"m.py": DATACLASSES})
+    after, _ = rename_texts(root, "m.py::Plain.x", "one")
+    assert after["m.py"] == DATACLASSES.replace(
+        "class Plain:\n    x = 1", "class Plain:\n    one = 1"
+    )
+
+
+ATTRS = """\
+from typing import ClassVar
+
+import attr
+
+
+@attr.s
+class Job:
+    name = attr.ib()
+    kind: ClassVar[str] = "job"
+
+
+class Runner:
+    def __init__(self, name, kind):
+        self.name = name
+
+
+j = Job(name="a")
+r = Runner(name="b", kind="c")
+print(j.name, Job.kind)
+"""
+
+
+def test_attrs_fields_and_class_variables(tmp_path: Path) -> None:
+    """`attr.ib()` assigns a field without an annotation; a `ClassVar` is
+    no field; another class's `__init__` parameter of the same name stays."""
+    root = init_repo(tmp_path / "r", {"m.py": ATTRS})
+    after, _ = rename_texts(root, "m.py::Job.name", "title")
+    assert after["m.py"] == ATTRS.replace("    name = attr.ib()", "    title = attr.ib()").replace(
+        'Job(name="a")', 'Job(title="a")'
+    ).replace("print(j.name", "print(j.title")
+    after, _ = rename_texts(root, "m.py::Job.kind", "category")
+    assert after["m.py"] == ATTRS.replace("    kind: ClassVar", "    category: ClassVar").replace(
+        "Job.kind", "Job.category"
+    )
+    # A ClassVar in a dataclass is no field either: `D(kind=…)` is not its keyword.
+    src = "from dataclasses import dataclass\nfrom typing import ClassVar\n\n\n@dataclass\nclass D:\n    kind: ClassVar[int] = 0\n\n\nD(kind=1)\n"
+    root = init_repo(tmp_path / "d", {"m.py": src})
+    assert rename_texts(root, "m.py::D.kind", "k")[0]["m.py"] == src.replace(
+        "    kind: ClassVar", "    k: ClassVar"
+    )
