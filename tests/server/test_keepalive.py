@@ -112,32 +112,30 @@ class _LlamaLike(socketserver.StreamRequestHandler):
 
 
 @pytest.fixture
-def stand_in() -> Iterator[tuple[str, Seen]]:
+def stand_in() -> Iterator[tuple[ServerClient, Seen]]:
+    """A client of a fresh stand-in, and what the stand-in saw."""
     seen = Seen()
     handler = type("Handler", (_LlamaLike,), {"seen": seen})
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = ServerClient(f"http://127.0.0.1:{server.server_address[1]}", read_timeout=10)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+        yield client, seen
     finally:
+        client.close()
         server.shutdown()
         server.server_close()
 
 
 def test_a_request_after_a_stream_does_not_reuse_its_connection(
-    stand_in: tuple[str, Seen],
+    stand_in: tuple[ServerClient, Seen],
 ) -> None:
-    url, seen = stand_in
-    client = ServerClient(url, read_timeout=10)
-    try:
-        for _ in range(3):
-            events = list(client.stream("/completion", {"prompt": [1]}, None))
-            assert events[-1]["stop"] is True
-            assert client.post("/detokenize", {"tokens": [1]})["content"] == "piece"
-    finally:
-        client.close()
+    client, seen = stand_in
+    for _ in range(3):
+        events = list(client.stream("/completion", {"prompt": [1]}, None))
+        assert events[-1]["stop"] is True
+        assert client.post("/detokenize", {"tokens": [1]})["content"] == "piece"
     requests = [r for c in seen.connections for r in c]
     assert requests.count(("/completion", True)) == 3  # each stream asked for `close`
     # and nothing was sent on a connection after its stream.
@@ -146,31 +144,23 @@ def test_a_request_after_a_stream_does_not_reuse_its_connection(
 
 
 def test_a_request_on_a_connection_closed_meanwhile_is_sent_again(
-    stand_in: tuple[str, Seen],
+    stand_in: tuple[ServerClient, Seen],
 ) -> None:
-    url, seen = stand_in
+    client, seen = stand_in
     seen.drop_second_plain_request = True
-    client = ServerClient(url, read_timeout=10)
-    try:
-        assert client.post("/tokenize", {"content": "a"})["tokens"] == [1]
-        # The pooled connection is dropped under this one: sent again, once.
-        assert client.post("/detokenize", {"tokens": [1]})["content"] == "piece"
-    finally:
-        client.close()
+    assert client.post("/tokenize", {"content": "a"})["tokens"] == [1]
+    # The pooled connection is dropped under this one: sent again, once.
+    assert client.post("/detokenize", {"tokens": [1]})["content"] == "piece"
     assert [len(c) for c in seen.connections] == [2, 1]
 
 
 def test_a_server_that_always_drops_is_an_error_after_one_more_try(
-    stand_in: tuple[str, Seen],
+    stand_in: tuple[ServerClient, Seen],
 ) -> None:
-    url, seen = stand_in
+    client, seen = stand_in
     seen.drop_every_request = True
-    client = ServerClient(url, read_timeout=10)
-    try:
-        with pytest.raises(EndpointError, match="cannot reach the llama-server"):
-            client.post("/detokenize", {"tokens": [1]})
-    finally:
-        client.close()
+    with pytest.raises(EndpointError, match="cannot reach the llama-server"):
+        client.post("/detokenize", {"tokens": [1]})
     assert len(seen.connections) == 2
 
 
