@@ -47,6 +47,8 @@ def _kind(scope: Scope, kind: BindKind) -> str:
         return "method" if scope.kind is ScopeKind.CLASS else "function"
     if kind is BindKind.PARAM:
         return "parameter"
+    if kind is BindKind.TYPE_PARAM:
+        return "type parameter"
     if scope.kind is ScopeKind.MODULE:
         return "variable"
     if scope.kind is ScopeKind.CLASS:
@@ -229,6 +231,8 @@ def plan_symbol(
         notes.extend(_overrides(project, target.key, target_scope))
     if target_scope is not None and target_scope.kind is ScopeKind.MODULE:
         notes.extend(_in_all(project, bound, old))
+    if target_scope is not None and target_scope.kind in (ScopeKind.MODULE, ScopeKind.CLASS):
+        notes.extend(_named_by_string(project, target.key, target_scope))
     if unknown:
         shown = ", ".join(unknown[:MAX_NOTES]) + (" …" if len(unknown) > MAX_NOTES else "")
         notes.append(
@@ -250,6 +254,33 @@ def _in_all(project: PythonProject, bound: set[Sym], old: str) -> list[str]:
             text = b.value.text if b.value is not None else b""
             if text and any(q in text for q in quoted):
                 out.append(f"not renamed: the string {old!r} in __all__ ({rel}:{b.line})")
+    return out
+
+
+# Calls whose first argument must spell the name the result is bound to.
+_SELF_NAMING = frozenset(
+    {"TypeVar", "ParamSpec", "TypeVarTuple", "NewType", "NamedTuple", "namedtuple", "TypedDict"}
+)
+
+
+def _named_by_string(project: PythonProject, sym: Sym, scope: Scope) -> list[str]:
+    """`T = TypeVar("T")`: the string, which a rename leaves alone, no longer
+    matches the name (type checkers insist that it does): say where."""
+    fs = project.parse(sym.rel)
+    out = []
+    for b in [] if fs is None else scope.bindings.get(sym.name, []):
+        call = b.value
+        if b.kind is not BindKind.ASSIGN or call is None or call.type != "call" or b.annotated:
+            continue
+        func, args = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+        first = args.named_children[0] if args is not None and args.named_children else None
+        callee = (func.text or b"").rsplit(b".", 1)[-1].decode() if func is not None else ""
+        spelled = first is not None and first.type == "string" and first.text
+        if callee in _SELF_NAMING and spelled and spelled.strip(b"\"'") == sym.name.encode():
+            out.append(
+                f"not renamed: the string {sym.name!r} in {callee}(…) ({sym.rel}:{b.line}); "
+                "change it to the new name"
+            )
     return out
 
 

@@ -26,6 +26,10 @@ class ScopeKind(enum.Enum):
     FUNCTION = "function"
     LAMBDA = "lambda"
     COMPREHENSION = "comprehension"
+    # PEP 695's annotation scope of `def f[T]`, `class C[T]`, `type A[T] = …`:
+    # it binds the type parameters, between the enclosing scope and the
+    # function's or class's own
+    TYPE_PARAMS = "type parameters of"
 
 
 class BindKind(enum.Enum):
@@ -37,6 +41,7 @@ class BindKind(enum.Enum):
     IMPORT_AS = "import-as"  # `import a.b as c` binds `c`
     IMPORT_FROM = "from-import"  # `from m import n [as a]`
     GLOBAL = "global"  # a `global`/`nonlocal` statement (not a binding by itself)
+    TYPE_PARAM = "type parameter"  # `T` in `def f[T]`
 
 
 @dataclass
@@ -166,14 +171,16 @@ def resolve(scope: Scope, name: str) -> Scope | None:
         return None
     if name in scope.bindings:
         return scope
-    outer = scope.parent
+    inner, outer = scope, scope.parent
     while outer is not None:
-        if outer.kind is not ScopeKind.CLASS:
+        # Class bodies are not seen from the functions in them, except by an
+        # annotation scope made right in the class (PEP 695).
+        if outer.kind is not ScopeKind.CLASS or inner.kind is ScopeKind.TYPE_PARAMS:
             if name in outer.globals:
                 return module
             if name in outer.bindings and name not in outer.nonlocals:
                 return outer
-        outer = outer.parent
+        inner, outer = outer, outer.parent
     return None
 
 
@@ -207,10 +214,24 @@ class _Builder:
         # overflow Python's recursion limit
         self.todo: list[tuple[Node, Scope, int]] = []
 
-    def new_scope(self, kind: ScopeKind, name: str, node: Node, parent: Scope | None) -> Scope:
-        qual = name if parent is None or parent.parent is None else f"{parent.qualname}.{name}"
-        if parent is None:
+    def new_scope(
+        self,
+        kind: ScopeKind,
+        name: str,
+        node: Node,
+        parent: Scope | None,
+        *,
+        qual_of: Scope | None = None,
+    ) -> Scope:
+        """`qual_of`: the scope the qualified name follows, where an annotation
+        scope stands between it and `parent` (`f.x`, not `f.f.x`)."""
+        named_in = parent if qual_of is None else qual_of
+        if named_in is None:
             qual = ""
+        elif named_in.parent is None:
+            qual = name
+        else:
+            qual = f"{named_in.qualname}.{name}"
         scope = Scope(len(self.scopes), kind, name, node, parent, qual)
         self.scopes.append(scope)
         if parent is not None:
@@ -306,9 +327,11 @@ class _Builder:
     def function(self, node: Node, scope: Scope, ctx: int) -> None:
         name = node.child_by_field_name("name")
         fname = _text(name) if name is not None else "<def>"
-        inner = self.new_scope(ScopeKind.FUNCTION, fname, node, scope)
         if name is not None:
             self.name_use(name, scope, STORE, Binding(fname, BindKind.DEF, name, node))
+        # Annotations are evaluated where the type parameters are seen.
+        annotations = self.type_params(node, fname, scope)
+        inner = self.new_scope(ScopeKind.FUNCTION, fname, node, annotations, qual_of=scope)
         if scope.kind is ScopeKind.CLASS:
             decorators = _decorator_names(node)
             if "staticmethod" not in decorators:
@@ -318,13 +341,50 @@ class _Builder:
                     "__init_subclass__",
                     "__class_getitem__",
                 )
-        self.parameters(node.child_by_field_name("parameters"), scope, inner)
+        self.parameters(node.child_by_field_name("parameters"), scope, annotations, inner)
         inner.return_annotation = node.child_by_field_name("return_type")
-        self.push(inner.return_annotation, scope)
-        self.push(node.child_by_field_name("type_parameters"), inner)
+        self.push(inner.return_annotation, annotations)
         self.push(node.child_by_field_name("body"), inner)
 
-    def parameters(self, params: Node | None, outer: Scope, inner: Scope) -> None:
+    def type_params(self, node: Node, name: str, scope: Scope) -> Scope:
+        """The annotation scope binding the PEP 695 type parameters of `node`
+        (`scope` itself when it has none)."""
+        params = node.child_by_field_name("type_parameters")
+        if params is None and node.type == "type_alias_statement":
+            left = node.child_by_field_name("left")
+            generic = left.named_children[0] if left is not None and left.named_children else None
+            if generic is not None and generic.type == "generic_type":
+                params = next(
+                    (c for c in generic.named_children if c.type == "type_parameter"), None
+                )
+        if params is None:
+            return scope
+        annotations = self.new_scope(ScopeKind.TYPE_PARAMS, name, params, scope, qual_of=scope)
+        for item in params.named_children:
+            param = item.named_children[0] if item.type == "type" and item.named_children else item
+            bounds: list[Node] = []
+            if param.type == "constrained_type":  # `T: int`, `T: (int, str)`
+                param, *bounds = param.named_children
+                if param.type == "type" and param.named_children:
+                    param = param.named_children[0]
+            if param.type == "splat_type":  # `*Ts`, `**P`
+                param = next((c for c in param.named_children if c.type == "identifier"), param)
+            if param.type != "identifier":
+                self.push(item, annotations)
+                continue
+            text = _text(param)
+            self.name_use(param, annotations, STORE, Binding(text, BindKind.TYPE_PARAM, param))
+            for bound in bounds:
+                self.push(bound, annotations)
+        return annotations
+
+    def parameters(
+        self, params: Node | None, outer: Scope, inner: Scope, body: Scope | None = None
+    ) -> None:
+        """Binds `params` in `body` (`inner` when not given: a lambda); defaults
+        are evaluated in `outer`, annotations in `inner`."""
+        if body is None:
+            body = inner
         if params is None:
             return
         first = True
@@ -349,22 +409,22 @@ class _Builder:
             elif param.type in ("list_splat_pattern", "dictionary_splat_pattern"):
                 ident = next((c for c in param.named_children if c.type == "identifier"), None)
             if annotation is not None:
-                self.push(annotation, outer)
+                self.push(annotation, inner)
             if ident is None:
                 continue
             text = _text(ident)
             if (
                 first
-                and inner.method_of is not None
+                and body.method_of is not None
                 and param.type
                 in (
                     "identifier",
                     "typed_parameter",
                 )
             ):
-                inner.self_name = text
+                body.self_name = text
             first = False
-            self.name_use(ident, inner, STORE, Binding(text, BindKind.PARAM, ident, annotation))
+            self.name_use(ident, body, STORE, Binding(text, BindKind.PARAM, ident, annotation))
 
     def lambda_(self, node: Node, scope: Scope, ctx: int) -> None:
         inner = self.new_scope(ScopeKind.LAMBDA, "<lambda>", node, scope)
@@ -374,19 +434,20 @@ class _Builder:
     def class_(self, node: Node, scope: Scope, ctx: int) -> None:
         name = node.child_by_field_name("name")
         cname = _text(name) if name is not None else "<class>"
-        inner = self.new_scope(ScopeKind.CLASS, cname, node, scope)
         if name is not None:
             self.name_use(name, scope, STORE, Binding(cname, BindKind.CLASS, name, node))
+        # Bases are evaluated where the type parameters are seen.
+        annotations = self.type_params(node, cname, scope)
+        inner = self.new_scope(ScopeKind.CLASS, cname, node, annotations, qual_of=scope)
         supers = node.child_by_field_name("superclasses")
         if supers is not None:
             for arg in supers.named_children:
                 if arg.type == "keyword_argument":
-                    self.push(arg.child_by_field_name("value"), scope)
+                    self.push(arg.child_by_field_name("value"), annotations)
                 else:
                     inner.bases.append(arg)
-                    self.push(arg, scope)
+                    self.push(arg, annotations)
         inner.fields_init = _fields_init(node, inner.bases)
-        self.push(node.child_by_field_name("type_parameters"), inner)
         self.push(node.child_by_field_name("body"), inner)
 
     def decorated(self, node: Node, scope: Scope, ctx: int) -> None:
@@ -596,9 +657,16 @@ class _Builder:
 
     def type_alias(self, node: Node, scope: Scope, ctx: int) -> None:
         left = node.child_by_field_name("left")
-        if left is not None:
+        annotations = scope
+        generic = left.named_children[0] if left is not None and left.named_children else None
+        if generic is not None and generic.type == "generic_type":  # `type A[T] = …`
+            alias = next((c for c in generic.named_children if c.type == "identifier"), None)
+            if alias is not None:
+                self.name_use(alias, scope, STORE)
+            annotations = self.type_params(node, _text(alias) if alias else "<type>", scope)
+        elif left is not None:
             self.push_children(left, scope, STORE)
-        self.push(node.child_by_field_name("right"), scope)
+        self.push(node.child_by_field_name("right"), annotations)
 
     def skip(self, node: Node, scope: Scope, ctx: int) -> None:
         return

@@ -507,3 +507,73 @@ def test_attrs_fields_and_class_variables(tmp_path: Path) -> None:
     assert rename_texts(root, "m.py::D.kind", "k")[0]["m.py"] == src.replace(
         "    kind: ClassVar", "    k: ClassVar"
     )
+
+
+GENERICS = """\
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def first[T](xs: list[T], default: T | None = None) -> T:
+    y: T = xs[0]
+    return y
+
+
+class Box[T](list[T]):
+    Alias = int
+
+    def get[S](self, key: S, size: Alias) -> T:
+        self.key = key
+        return self[0]
+
+
+type Pair[T] = tuple[T, T]
+
+
+def last(xs: list[T]) -> T:
+    return xs[-1]
+"""
+
+
+def test_pep_695_type_parameters_have_their_own_scope(tmp_path: Path) -> None:
+    """Left alone in issue 23's first round: `def first[T]` binds its own `T`
+    (Python 3.12's annotation scope), seen by its annotations and body but not
+    by a `T` elsewhere; a class's type parameters reach its methods."""
+    root = init_repo(tmp_path / "r", {"m.py": GENERICS})
+    after, plan = rename_texts(root, "m.py::T", "U")
+    assert after["m.py"] == GENERICS.replace('T = TypeVar("T")', 'U = TypeVar("T")').replace(
+        "def last(xs: list[T]) -> T:", "def last(xs: list[U]) -> U:"
+    )
+    assert "not renamed: the string 'T' in TypeVar(…) (m.py:3); change it to the new name" in (
+        plan.notes
+    )
+    after, _ = rename_texts(root, "m.py::first.T", "Item")
+    assert after["m.py"] == GENERICS.replace(
+        "def first[T](xs: list[T], default: T | None = None) -> T:\n    y: T",
+        "def first[Item](xs: list[Item], default: Item | None = None) -> Item:\n    y: Item",
+    )
+    after, _ = rename_texts(root, "m.py::Box.T", "Item")
+    assert after["m.py"] == GENERICS.replace(
+        "class Box[T](list[T]):", "class Box[Item](list[Item]):"
+    ).replace("size: Alias) -> T:", "size: Alias) -> Item:")
+    after, _ = rename_texts(root, "m.py::Pair.T", "A")
+    assert after["m.py"] == GENERICS.replace(
+        "type Pair[T] = tuple[T, T]", "type Pair[A] = tuple[A, A]"
+    )
+    # A generic method is still a method (its `self.key` is an attribute of
+    # Box), and a class attribute used in its annotations is still found.
+    after, _ = rename_texts(root, "m.py::Box.Alias", "Size")
+    assert after["m.py"] == GENERICS.replace("    Alias = int", "    Size = int").replace(
+        "size: Alias)", "size: Size)"
+    )
+    after, _ = rename_texts(root, "m.py::Box.get.key", "k")
+    assert "def get[S](self, k: S, size: Alias) -> T:\n        self.key = k\n" in after["m.py"]
+    after, _ = rename_texts(root, "m.py::Box.get.S", "K")
+    assert "def get[K](self, key: K, size: Alias) -> T:" in after["m.py"]
+
+
+def test_a_type_parameter_clash_is_refused(tmp_path: Path) -> None:
+    root = init_repo(tmp_path / "r", {"m.py": GENERICS})
+    with pytest.raises(RenameRefused, match="S"):
+        rename_texts(root, "m.py::Box.T", "S")  # get's own S would capture T inside get
