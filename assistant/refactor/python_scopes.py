@@ -704,16 +704,21 @@ _HANDLERS = {
 }
 
 
-def _decorator_names(node: Node) -> set[str]:
+def _decorators(node: Node) -> list[str]:
+    """The decorators of a `def` or `class` as written, dotted, without their
+    call arguments (`dataclasses.dataclass`, `attr.s`)."""
     parent = node.parent
-    names: set[str] = set()
     if parent is None or parent.type != "decorated_definition":
-        return names
-    for child in parent.named_children:
-        if child.type == "decorator":
-            text = _text(child).lstrip("@").strip()
-            names.add(text.rsplit(".", 1)[-1].split("(", 1)[0])
-    return names
+        return []
+    return [
+        _text(child).lstrip("@").split("(", 1)[0].strip()
+        for child in parent.named_children
+        if child.type == "decorator"
+    ]
+
+
+def _decorator_names(node: Node) -> set[str]:
+    return {dotted.rsplit(".", 1)[-1] for dotted in _decorators(node)}
 
 
 # Decorators and bases that generate `__init__(self, *, <annotated fields>)`:
@@ -724,13 +729,11 @@ _FIELD_BASES = frozenset({"NamedTuple", "TypedDict", "BaseModel", "Struct"})
 
 
 def _fields_init(node: Node, bases: list[Node]) -> bool:
-    parent = node.parent
-    if parent is not None and parent.type == "decorated_definition":
-        for child in parent.named_children:
-            if child.type == "decorator":
-                dotted = _text(child).lstrip("@").split("(", 1)[0].strip()
-                if dotted in _FIELD_DECORATORS or dotted.rsplit(".", 1)[-1] in _FIELD_DECORATORS:
-                    return True
+    if any(
+        dotted in _FIELD_DECORATORS or dotted.rsplit(".", 1)[-1] in _FIELD_DECORATORS
+        for dotted in _decorators(node)
+    ):
+        return True
     return any(_text(base).split("[", 1)[0].rsplit(".", 1)[-1] in _FIELD_BASES for base in bases)
 
 
