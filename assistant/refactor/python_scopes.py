@@ -324,14 +324,22 @@ class _Builder:
             else:
                 self.push(child, inner)
 
-    def function(self, node: Node, scope: Scope, ctx: int) -> None:
+    def definition(
+        self, node: Node, scope: Scope, kind: ScopeKind, bind: BindKind, unnamed: str
+    ) -> tuple[Scope, Scope]:
+        """A `def` or `class`: its name bound in `scope`, then its annotation
+        scope (PEP 695's, or `scope` itself without type parameters), where its
+        annotations or bases are evaluated, and its own scope inside that."""
         name = node.child_by_field_name("name")
-        fname = _text(name) if name is not None else "<def>"
+        text = _text(name) if name is not None else unnamed
         if name is not None:
-            self.name_use(name, scope, STORE, Binding(fname, BindKind.DEF, name, node))
-        # Annotations are evaluated where the type parameters are seen.
-        annotations = self.type_params(node, fname, scope)
-        inner = self.new_scope(ScopeKind.FUNCTION, fname, node, annotations, qual_of=scope)
+            self.name_use(name, scope, STORE, Binding(text, bind, name, node))
+        annotations = self.type_params(node, text, scope)
+        return annotations, self.new_scope(kind, text, node, annotations, qual_of=scope)
+
+    def function(self, node: Node, scope: Scope, ctx: int) -> None:
+        annotations, inner = self.definition(node, scope, ScopeKind.FUNCTION, BindKind.DEF, "<def>")
+        fname = inner.name
         if scope.kind is ScopeKind.CLASS:
             decorators = _decorator_names(node)
             if "staticmethod" not in decorators:
@@ -432,13 +440,9 @@ class _Builder:
         self.push(node.child_by_field_name("body"), inner)
 
     def class_(self, node: Node, scope: Scope, ctx: int) -> None:
-        name = node.child_by_field_name("name")
-        cname = _text(name) if name is not None else "<class>"
-        if name is not None:
-            self.name_use(name, scope, STORE, Binding(cname, BindKind.CLASS, name, node))
-        # Bases are evaluated where the type parameters are seen.
-        annotations = self.type_params(node, cname, scope)
-        inner = self.new_scope(ScopeKind.CLASS, cname, node, annotations, qual_of=scope)
+        annotations, inner = self.definition(
+            node, scope, ScopeKind.CLASS, BindKind.CLASS, "<class>"
+        )
         supers = node.child_by_field_name("superclasses")
         if supers is not None:
             for arg in supers.named_children:
